@@ -86,7 +86,9 @@ def test_context_batch_respects_documents_and_dynamic_window():
     ids = torch.arange(10)
     docs = torch.tensor([0] * 4 + [1] * 6)
     generator = torch.Generator().manual_seed(3)
-    centres, contexts, mask = context_batch(ids, docs, torch.arange(10), window=3, generator=generator)
+    centres, contexts, mask = context_batch(
+        ids, docs, torch.arange(10), window=3, generator=generator
+    )
     assert centres.tolist() == list(range(10))
     for row in range(10):
         real = contexts[row][mask[row]].tolist()
@@ -104,7 +106,9 @@ def test_context_batch_respects_documents_and_dynamic_window():
 def test_dynamic_window_is_uniform_over_one_to_window():
     ids = torch.zeros(2001, dtype=torch.long)
     docs = torch.zeros(2001, dtype=torch.long)
-    _, _, mask = context_batch(ids, docs, torch.full((20000,), 1000), 4, torch.Generator().manual_seed(0))
+    _, _, mask = context_batch(
+        ids, docs, torch.full((20000,), 1000), 4, torch.Generator().manual_seed(0)
+    )
     effective = mask.sum(dim=1) // 2
     frequencies = torch.bincount(effective, minlength=5)[1:].float() / 20000
     assert torch.allclose(frequencies, torch.full((4,), 0.25), atol=0.02)

@@ -9,9 +9,7 @@ from w2v_core.vocab import Vocabulary
 
 
 def test_ids_follow_frequency_with_alphabetical_ties():
-    vocab = Vocabulary.from_documents(
-        [["b", "a", "c", "a"], ["c", "a", "d"]], min_count=1
-    )
+    vocab = Vocabulary.from_documents([["b", "a", "c", "a"], ["c", "a", "d"]], min_count=1)
     # a:3, c:2, b:1, d:1 -> ties b/d broken alphabetically
     assert vocab.words == ["a", "c", "b", "d"]
     assert vocab.counts.tolist() == [3, 2, 1, 1]

@@ -36,7 +36,9 @@ class TrainConfig:
     ns_exponent: float = 0.75  # noise distribution = unigram ** ns_exponent (Mikolov et al. 2013)
     sample: float = 1e-3  # frequent-word subsampling threshold; 0 turns subsampling off
     epochs: int = 5  # passes over the corpus
-    lr: float | None = None  # None -> 0.025 skip-gram / 0.05 CBOW for SGD, 1e-3 / 1e-2 for Adam(W)
+    lr: float | None = (
+        None  # None -> SGD: 0.025 skip-gram, 0.05 CBOW (0.25 with softmax); Adam 1e-2
+    )
     min_lr_fraction: float = 1e-4 / 0.025  # SGD decays linearly from lr to lr * this (gensim)
     optimizer: OptimizerKind = "sgd"  # word2vec's plain SGD, or Adam / AdamW as in d2l / the blog
     weight_decay: float = 0.01  # AdamW only
@@ -52,8 +54,11 @@ class TrainConfig:
         if self.lr is not None:
             return self.lr
         if self.optimizer == "sgd":
-            return 0.025 if self.model == "skipgram" else 0.05
-        return 1e-3 if self.loss == "softmax" else 1e-2
+            if self.model == "skipgram":
+                return 0.025
+            # CBOW's averaged context gives 1/(2W)-sized gradients; full softmax starts flatter
+            return 0.05 if self.loss == "negative" else 0.25
+        return 1e-2
 
     @property
     def cpu_threads(self) -> int:

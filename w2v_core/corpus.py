@@ -28,7 +28,9 @@ class EncodedCorpus:
     """Token ids of all documents back to back. Out-of-vocabulary tokens are already dropped."""
 
     token_ids: np.ndarray  # (N,) int32, ids into the vocabulary
-    doc_offsets: np.ndarray  # (D + 1,) int64, doc i spans token_ids[doc_offsets[i]:doc_offsets[i+1]]
+    doc_offsets: (
+        np.ndarray
+    )  # (D + 1,) int64, doc i spans token_ids[doc_offsets[i]:doc_offsets[i+1]]
     source_rows: np.ndarray  # (D,) int64, row of the original data set for each document
 
     def __post_init__(self) -> None:
@@ -136,10 +138,8 @@ def build_from_text_file(
     `min_count`.
     """
     counter: Counter[str] = Counter()
-    n_docs = 0
     for tokens in read_text_documents(path):
         counter.update(tokens)
-        n_docs += 1
     if not counter:
         raise CorpusError(f"The corpus file '{Path(path).name}' holds no words.")
     vocab = Vocabulary.from_counts(counter, min_count=min_count, max_size=max_vocab_size)

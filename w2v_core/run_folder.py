@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import EncodedCorpus
@@ -256,17 +257,18 @@ class RunFolder:
             raise RunFolderError(
                 f"Run '{self.path.name}' has no checkpoint '{label}' (epochs saved: {available})."
             )
-        tensors = load_file(str(path))
-        if names is not None:
-            tensors = {k: v for k, v in tensors.items() if k in names}
-        return tensors
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            available = list(handle.keys())
+            wanted = available if names is None else [k for k in available if k in names]
+            return {name: handle.get_tensor(name) for name in wanted}
 
     def latest_checkpoint(self) -> int | str | None:
-        """The newest complete epoch, else the stopped checkpoint, else None."""
+        """The newest vectors: the stopped checkpoint if there is one (the trainer deletes it once a
+        later epoch completes, so it is always the newest), else the last complete epoch, else None."""
+        if self.has_stopped_checkpoint():
+            return STOPPED
         epochs = self.checkpoint_epochs()
-        if epochs:
-            return epochs[-1]
-        return STOPPED if self.has_stopped_checkpoint() else None
+        return epochs[-1] if epochs else None
 
     # ---- stop requests ------------------------------------------------------------------------
     def request_stop(self) -> None:

@@ -24,7 +24,9 @@ class ChunkResult:
 
     words_done: int  # corpus words (before subsampling) consumed; drives progress and lr decay
     loss_sum: float  # sum of per-example losses in this chunk
-    loss_count: int  # number of examples in loss_sum (positive pairs for skip-gram, centres for CBOW)
+    loss_count: (
+        int  # number of examples in loss_sum (positive pairs for skip-gram, centres for CBOW)
+    )
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,21 @@ class TrainingEngine(Protocol):
         ...
 
 
-def initial_vectors(vocab_size: int, dim: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """word2vec's initialisation: input uniform in (-0.5/dim, 0.5/dim), output zeros. float32 CPU."""
+def initial_vectors(
+    vocab_size: int, dim: int, seed: int, random_output: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """word2vec's initialisation: input uniform in (-0.5/dim, 0.5/dim), output zeros. float32 CPU.
+
+    With `random_output` the output vectors are drawn like the input ones: full softmax starts from
+    a saddle point when both the scores and their gradients are zero (the blog's nn.Linear is random
+    too), and only crawls away from it.
+    """
     rng = np.random.default_rng(seed)
     input_vectors = (rng.random((vocab_size, dim), dtype=np.float32) - 0.5) / dim  # (V, D)
-    output_vectors = np.zeros((vocab_size, dim), dtype=np.float32)  # (V, D)
+    if random_output:
+        output_vectors = (rng.random((vocab_size, dim), dtype=np.float32) - 0.5) / dim  # (V, D)
+    else:
+        output_vectors = np.zeros((vocab_size, dim), dtype=np.float32)  # (V, D)
     return torch.from_numpy(input_vectors), torch.from_numpy(output_vectors)
 
 

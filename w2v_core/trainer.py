@@ -1,0 +1,400 @@
+"""The training loop: epochs, learning-rate schedule, progress reports, stop requests, checkpoints.
+
+Owns: choosing an engine for the settings and device, driving it epoch by epoch, turning its chunk
+results into `ProgressReport`s (at most one per `report_interval`, at least one per second while work
+happens), detecting a NaN/inf loss, honouring a stop request within a second, writing checkpoints
+after every epoch (and where a stop left the vectors), and resuming from the last complete epoch.
+Leaves out: how updates are computed (`w2v_core.backends`) and the run-folder layout
+(`w2v_core.run_folder`). Progress and stop requests reach the trainer only through the callback and
+the event (or the run folder's STOP file), never through globals.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from w2v_core.backends.base import ChunkResult, EpochContext, TrainingEngine, initial_vectors
+from w2v_core.backends.batched_torch import BatchedTorchEngine
+from w2v_core.config import TrainConfig
+from w2v_core.corpus import EncodedCorpus
+from w2v_core.device import describe_device, resolve_device
+from w2v_core.errors import ConfigError, CorpusError, TrainingDivergedError
+from w2v_core.run_folder import STOPPED, RunFolder
+from w2v_core.sampling import linear_learning_rate
+from w2v_core.vocab import Vocabulary
+
+STOP_FILE_POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    step: int  # chunks of work done since the run began (continues across a resume)
+    epoch: int  # the epoch in progress, 1-based
+    epochs: int
+    fraction_done: float  # of the whole run, 0..1
+    loss: float | None  # mean loss per example since the previous report
+    epoch_loss: float | None  # mean loss per example so far in this epoch
+    words_per_second: float  # corpus words (before subsampling) per second, this session
+    eta_seconds: float | None
+    elapsed_seconds: float  # this session
+    learning_rate: float
+    device: str
+
+    def to_record(self) -> dict:
+        return {"kind": "progress", "time": time.time(), **asdict(self)}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    status: Literal["finished", "stopped"]
+    epochs_completed: int
+    input_vectors: np.ndarray  # (V, D) float32
+    output_vectors: np.ndarray  # (V, D) float32
+    device: str
+    engine: str
+    final_loss: float | None
+
+
+def select_engine(config: TrainConfig, device: torch.device) -> str:
+    """'fused-cpu' when the compiled kernel covers these settings, else 'batched-torch'."""
+    fused_possible = False
+    if config.engine != "batched":
+        try:
+            from w2v_core.backends.fused_cpu import FusedCpuEngine
+
+            fused_possible = FusedCpuEngine.supports(config, device)
+        except ImportError:  # numba missing: the batched engine still works
+            fused_possible = False
+    if config.engine == "fused" and not fused_possible:
+        raise ConfigError(
+            "The fused CPU engine handles SGD with negative sampling on the CPU only; "
+            "choose engine 'auto' for these settings."
+        )
+    return "fused-cpu" if fused_possible else "batched-torch"
+
+
+def _make_engine(
+    name: str,
+    config: TrainConfig,
+    counts: np.ndarray,
+    corpus: EncodedCorpus,
+    device: torch.device,
+) -> TrainingEngine:
+    input_vectors, output_vectors = initial_vectors(
+        len(counts), config.dim, config.seed, random_output=config.loss == "softmax"
+    )
+    if name == "fused-cpu":
+        from w2v_core.backends.fused_cpu import FusedCpuEngine
+
+        return FusedCpuEngine(config, counts, corpus, input_vectors, output_vectors)
+    return BatchedTorchEngine(config, counts, corpus, input_vectors, output_vectors, device)
+
+
+def check_trainable(config: TrainConfig, vocab: Vocabulary, corpus: EncodedCorpus) -> None:
+    """Raise a plain-language error when these settings cannot train on this corpus."""
+    config.validate(len(vocab))
+    if corpus.n_tokens == 0:
+        raise CorpusError(
+            "The corpus holds no words from the vocabulary; there is nothing to train on."
+        )
+    if corpus.n_documents == 0 or int(np.max(np.diff(corpus.doc_offsets))) < 2:
+        raise CorpusError(
+            "Every document has fewer than two vocabulary words, so no word has a neighbour to learn "
+            "from. Lower min_count or use longer documents."
+        )
+    if corpus.token_ids.max(initial=0) >= len(vocab):
+        raise CorpusError(
+            "The corpus refers to words missing from the vocabulary (mismatched files)."
+        )
+
+
+class Trainer:
+    """Runs one training session (a fresh run, or the rest of a resumed one)."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        vocab: Vocabulary,
+        corpus: EncodedCorpus,
+        run: RunFolder | None = None,
+        on_progress: Callable[[ProgressReport], None] | None = None,
+        stop_event: threading.Event | None = None,
+        report_interval: float = 1.0,
+    ) -> None:
+        check_trainable(config, vocab, corpus)
+        self.config = config
+        self.vocab = vocab
+        self.corpus = corpus
+        self.run = run
+        self.on_progress = on_progress
+        self.stop_event = stop_event or threading.Event()
+        self.report_interval = report_interval
+        self.device = resolve_device(config.device)
+        if self.device.type == "cpu":
+            torch.set_num_threads(config.cpu_threads)
+        self.engine_name = select_engine(config, self.device)
+        self.device_label = describe_device(self.device, config.cpu_threads)
+        self.engine = _make_engine(self.engine_name, config, vocab.counts, corpus, self.device)
+        self._diverged = False
+
+    # ---- schedule ---------------------------------------------------------------------------------
+    def learning_rate_at(self, progress: float) -> float:
+        """lr at a fraction of the whole run: linear decay for SGD, constant for Adam/AdamW."""
+        start = self.config.learning_rate
+        if self.config.optimizer != "sgd":
+            return start
+        return linear_learning_rate(start, start * self.config.min_lr_fraction, progress)
+
+    # ---- the loop -----------------------------------------------------------------------------
+    def fit(
+        self,
+        start_epoch: int = 0,
+        initial_state: dict[str, torch.Tensor] | None = None,
+        start_step: int = 0,
+    ) -> TrainResult:
+        if initial_state is not None:
+            self.engine.load_state_tensors(initial_state)
+        epochs = self.config.epochs
+        words_per_epoch = self.corpus.n_tokens
+        self._step = start_step
+        self._session_start = time.perf_counter()
+        self._session_words = 0
+        self._words_left = (epochs - start_epoch) * words_per_epoch
+        self._last_report = time.perf_counter()
+        self._last_stop_poll = 0.0
+        last_epoch_loss: float | None = None
+        if self.run is not None:
+            self.run.clear_stop_request()
+            self.run.set_status(
+                "running",
+                device=self.device_label,
+                engine=self.engine_name,
+                pid=os.getpid(),
+                finished_at=None,
+            )
+        try:
+            for epoch in range(start_epoch, epochs):
+                self._begin_epoch(epoch)
+                context = EpochContext(
+                    epoch=epoch,
+                    lr_at=lambda fraction, e=epoch: self.learning_rate_at((e + fraction) / epochs),
+                    on_chunk=self._on_chunk,
+                )
+                finished = self.engine.run_epoch(context)
+                self._check_finite(epoch)
+                if not finished:
+                    return self._stopped(epoch)
+                last_epoch_loss = self._end_epoch(epoch)
+        except TrainingDivergedError as error:
+            if self.run is not None:
+                self.run.set_status("failed", error=str(error))
+            raise
+        except Exception as error:
+            if self.run is not None:
+                self.run.set_status("failed", error=f"Training failed: {error}")
+            raise
+        if self.run is not None:
+            self.run.set_status("finished", epochs_completed=epochs)
+        return self._result("finished", epochs, last_epoch_loss)
+
+    def _begin_epoch(self, epoch: int) -> None:
+        self._epoch = epoch
+        self._epoch_words = 0
+        self._epoch_loss_sum = 0.0
+        self._epoch_loss_count = 0
+        self._interval_loss_sum = 0.0
+        self._interval_loss_count = 0
+        self._epoch_start = time.perf_counter()
+        self._emit_report()  # the chart shows the epoch start even before the first chunk
+
+    def _on_chunk(self, result: ChunkResult) -> bool:
+        """Called by the engine after each chunk; True tells it to stop now."""
+        self._step += 1
+        self._epoch_words += result.words_done
+        self._session_words += result.words_done
+        if result.loss_count:
+            if not math.isfinite(result.loss_sum):
+                self._diverged = True
+                return True
+            self._epoch_loss_sum += result.loss_sum
+            self._epoch_loss_count += result.loss_count
+            self._interval_loss_sum += result.loss_sum
+            self._interval_loss_count += result.loss_count
+        now = time.perf_counter()
+        if now - self._last_report >= self.report_interval:
+            self._emit_report()
+        return self._stop_requested(now)
+
+    def _stop_requested(self, now: float) -> bool:
+        if self.stop_event.is_set():
+            return True
+        if self.run is not None and now - self._last_stop_poll >= STOP_FILE_POLL_SECONDS:
+            self._last_stop_poll = now
+            if self.run.stop_requested():
+                self.stop_event.set()
+                return True
+        return False
+
+    def _emit_report(self) -> None:
+        now = time.perf_counter()
+        elapsed = now - self._session_start
+        words_per_epoch = self.corpus.n_tokens
+        done = self._epoch * words_per_epoch + min(self._epoch_words, words_per_epoch)
+        fraction = done / (self.config.epochs * words_per_epoch)
+        rate = self._session_words / elapsed if elapsed > 0 else 0.0
+        remaining = self.config.epochs * words_per_epoch - done
+        report = ProgressReport(
+            step=self._step,
+            epoch=self._epoch + 1,
+            epochs=self.config.epochs,
+            fraction_done=fraction,
+            loss=(self._interval_loss_sum / self._interval_loss_count)
+            if self._interval_loss_count
+            else None,
+            epoch_loss=(self._epoch_loss_sum / self._epoch_loss_count)
+            if self._epoch_loss_count
+            else None,
+            words_per_second=rate,
+            eta_seconds=remaining / rate if rate > 0 else None,
+            elapsed_seconds=elapsed,
+            learning_rate=self.learning_rate_at(fraction),
+            device=self.device_label,
+        )
+        self._interval_loss_sum = 0.0
+        self._interval_loss_count = 0
+        self._last_report = now
+        if self.run is not None:
+            self.run.append_metrics(report.to_record())
+        if self.on_progress is not None:
+            self.on_progress(report)
+
+    def _check_finite(self, epoch: int) -> None:
+        if not self._diverged:
+            state = self.engine.state_tensors()
+            self._diverged = not all(
+                bool(torch.isfinite(state[name]).all()) for name in ("input", "output")
+            )
+        if self._diverged:
+            raise TrainingDivergedError(
+                f"The loss became NaN or infinite in epoch {epoch + 1}: the learning rate "
+                f"({self.config.learning_rate:g}) is probably too high. Lower it (0.025 is word2vec's "
+                "default for SGD, 0.001-0.01 for Adam) and start again."
+            )
+
+    def _end_epoch(self, epoch: int) -> float | None:
+        self._emit_report()
+        seconds = time.perf_counter() - self._epoch_start
+        epoch_loss = (
+            self._epoch_loss_sum / self._epoch_loss_count if self._epoch_loss_count else None
+        )
+        if self.run is not None:
+            meta = {"epoch": epoch + 1, "complete": True, "step": self._step, "loss": epoch_loss}
+            self.run.save_checkpoint(epoch + 1, self.engine.state_tensors(), meta)
+            self.run.remove_checkpoint(STOPPED)
+            self.run.append_metrics(
+                {
+                    "kind": "epoch",
+                    "time": time.time(),
+                    "epoch": epoch + 1,
+                    "epochs": self.config.epochs,
+                    "step": self._step,
+                    "fraction_done": (epoch + 1) / self.config.epochs,
+                    "loss": epoch_loss,
+                    "seconds": seconds,
+                    "words_per_second": self.corpus.n_tokens / seconds if seconds > 0 else None,
+                }
+            )
+            self.run.update(epochs_completed=epoch + 1)
+        return epoch_loss
+
+    def _stopped(self, epoch: int) -> TrainResult:
+        self._emit_report()
+        if self.run is not None:
+            meta = {
+                "epoch": epoch + 1,
+                "complete": False,
+                "epoch_fraction": self._epoch_words / max(self.corpus.n_tokens, 1),
+                "step": self._step,
+            }
+            self.run.save_checkpoint(STOPPED, self.engine.state_tensors(), meta)
+            self.run.clear_stop_request()
+            self.run.set_status("stopped", epochs_completed=epoch)
+        loss = self._epoch_loss_sum / self._epoch_loss_count if self._epoch_loss_count else None
+        return self._result("stopped", epoch, loss)
+
+    def _result(self, status, epochs_completed: int, loss: float | None) -> TrainResult:
+        state = self.engine.state_tensors()
+        return TrainResult(
+            status=status,
+            epochs_completed=epochs_completed,
+            input_vectors=state["input"].detach().cpu().numpy().copy(),
+            output_vectors=state["output"].detach().cpu().numpy().copy(),
+            device=self.device_label,
+            engine=self.engine_name,
+            final_loss=loss,
+        )
+
+
+def train(
+    config: TrainConfig,
+    vocab: Vocabulary,
+    corpus: EncodedCorpus,
+    run: RunFolder | None = None,
+    on_progress: Callable[[ProgressReport], None] | None = None,
+    stop_event: threading.Event | None = None,
+    report_interval: float = 1.0,
+) -> TrainResult:
+    """Train from scratch. With `run`, reports and checkpoints go to that run folder."""
+    trainer = Trainer(config, vocab, corpus, run, on_progress, stop_event, report_interval)
+    return trainer.fit()
+
+
+def resume(
+    run: RunFolder,
+    on_progress: Callable[[ProgressReport], None] | None = None,
+    stop_event: threading.Event | None = None,
+    report_interval: float = 1.0,
+    config_changes: dict | None = None,
+) -> TrainResult:
+    """Continue a run folder from its last complete epoch (or start a prepared, untrained one).
+
+    On CPU with one thread and a fixed seed the result equals an uninterrupted run: each epoch's
+    random draws depend only on (seed, epoch), and optimizer state is part of every checkpoint.
+    `config_changes` may only raise the number of epochs (to train a finished run further).
+    """
+    config = run.config()
+    if config_changes:
+        if set(config_changes) - {"epochs", "device", "threads"}:
+            raise ConfigError("Only epochs, device and threads can change when resuming a run.")
+        config = config.replace(**config_changes)
+        run.update(config=config.to_dict())
+    vocab = run.vocab()
+    corpus = run.corpus()
+    completed = run.checkpoint_epochs()
+    last = completed[-1] if completed else 0
+    trainer = Trainer(config, vocab, corpus, run, on_progress, stop_event, report_interval)
+    if last >= config.epochs:
+        run.set_status("finished", epochs_completed=last)
+        state = run.load_checkpoint(last)
+        return TrainResult(
+            "finished",
+            last,
+            state["input"].numpy(),
+            state["output"].numpy(),
+            trainer.device_label,
+            trainer.engine_name,
+            None,
+        )
+    state = run.load_checkpoint(last) if last else None
+    step = int(run.checkpoint_meta(last).get("step", 0)) if last else 0
+    run.truncate_metrics_after_epoch(last)
+    return trainer.fit(start_epoch=last, initial_state=state, start_step=step)
