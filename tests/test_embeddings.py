@@ -229,16 +229,20 @@ def test_from_run_reads_input_output_and_average(tmp_path: Path) -> None:
     np.testing.assert_array_equal(average["sat"], [(4 - 2) / 2, (5 - 2) / 2])
 
 
-def test_from_run_defaults_to_latest_epoch_and_reads_stopped(tmp_path: Path) -> None:
+def test_from_run_defaults_to_the_newest_vectors(tmp_path: Path) -> None:
     words = ["a", "b"]
     run = make_run(
         tmp_path / "run",
         words,
         {1: (np.zeros((2, 2)), np.zeros((2, 2))), 2: (np.ones((2, 2)), np.zeros((2, 2)))},
     )
-    run.save_checkpoint("stopped", {"input": 7 * torch.ones(2, 2), "output": torch.zeros(2, 2)}, {})
     assert Embeddings.from_run(run).epoch == 2
     assert Embeddings.from_run(run)["a"][0] == 1.0
+    # A stop part-way through epoch 3 leaves newer vectors than epoch 2 (the trainer deletes the
+    # stopped checkpoint once a later epoch completes, so a stopped checkpoint is always newest).
+    run.save_checkpoint("stopped", {"input": 7 * torch.ones(2, 2), "output": torch.zeros(2, 2)}, {})
+    assert Embeddings.from_run(run).epoch == "stopped"
+    assert Embeddings.from_run(run, 2)["a"][0] == 1.0
     stopped = Embeddings.from_run(run, "stopped")
     assert stopped.epoch == "stopped" and stopped["b"][1] == 7.0
 

@@ -1,0 +1,467 @@
+"""Data sources: built-in corpora, Hugging Face folders/Hub, uploads, decoding, and bad input.
+
+Real data comes from ../shared/data (the tweets folder, NLTK's zips) and gensim's bundled Lee corpus;
+tests needing ../shared skip with a reason when it is absent.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import tomllib
+
+from w2v_core import sources
+from w2v_core.errors import CorpusError, SourceError
+from w2v_core.sources import (
+    MAX_UPLOAD_MB,
+    TextDataset,
+    decode_bytes,
+    hub_schema,
+    list_builtin_corpora,
+    load_builtin,
+    load_hub,
+    read_upload,
+)
+from w2v_core.sources import hub as hub_module
+from w2v_core.sources import upload as upload_module
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def invalid_utf8_bytes(data: bytes) -> int:
+    """Count bytes that are not valid UTF-8, independently of the code under test."""
+    return sum(1 for ch in data.decode("utf-8", "surrogateescape") if "\udc80" <= ch <= "\udcff")
+
+
+@pytest.fixture()
+def tweets_folder(shared_data: Path) -> Path:
+    folder = shared_data / "tweets_hate_speech_detection"
+    if not (folder / "train.csv").is_file():
+        pytest.skip(f"needs {folder}/train.csv, which is absent")
+    return folder
+
+
+@pytest.fixture()
+def no_nltk_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An NLTK data path that holds nothing (a fresh install)."""
+    empty = tmp_path / "empty_nltk_data"
+    empty.mkdir()
+    monkeypatch.setenv("NLTK_DATA", str(empty))
+    import nltk
+
+    monkeypatch.setattr(nltk.data, "path", [str(empty)])
+    return empty
+
+
+# ---- built-in corpora -------------------------------------------------------------------------------
+def test_lee_corpus_is_listed_available_without_download(no_nltk_data: Path) -> None:
+    corpora = {c.key: c for c in list_builtin_corpora()}
+    lee = corpora["lee"]
+    assert lee.available and lee.needs_download is None and lee.provider == "gensim"
+    assert lee.n_documents == 300 and lee.n_tokens > 50_000 and lee.description
+    assert all(c.name and c.description for c in corpora.values())
+
+
+def test_load_lee_gives_its_300_articles(lee_corpus_path: Path) -> None:
+    data = load_builtin("lee")
+    assert data.n_rows == 300
+    assert next(data.texts()).startswith(
+        "Hundreds of people have been forced to vacate their homes"
+    )
+    words_in_file = len(lee_corpus_path.read_text(encoding="utf-8").split())
+    assert sum(len(t.split()) for t in data.texts()) == words_in_file
+    assert data.source == {"kind": "builtin", "key": "lee", "provider": "gensim"}
+
+
+def test_nltk_corpora_are_offered_for_download_when_absent(no_nltk_data: Path) -> None:
+    corpora = {c.key: c for c in list_builtin_corpora()}
+    for key in ("inaugural", "state_union", "brown", "movie_reviews"):
+        assert not corpora[key].available
+        assert corpora[key].needs_download == key
+        assert "download" in corpora[key].unavailable_reason.lower()
+    with pytest.raises(SourceError, match="download"):
+        load_builtin("inaugural")
+
+
+def test_nltk_corpora_appear_when_nltk_data_holds_them(nltk_data: Path) -> None:
+    corpora = {c.key: c for c in list_builtin_corpora()}
+    assert all(corpora[k].available for k in ("inaugural", "state_union", "brown", "movie_reviews"))
+
+
+def test_inaugural_paragraphs_carry_year_and_president(nltk_data: Path) -> None:
+    data = load_builtin("inaugural")
+    first = data.preview(1)[0]
+    assert first["year"] == 1789 and first["president"] == "Washington"
+    assert first["text"] == "Fellow-Citizens of the Senate and of the House of Representatives:"
+    listed = {c.key: c for c in list_builtin_corpora()}["inaugural"]
+    assert 0.8 * listed.n_documents <= data.n_rows <= 1.2 * listed.n_documents
+    assert data.metadata_columns == ("year", "president", "speech", "paragraph")
+
+
+def test_brown_sentences_lose_their_tags_and_keep_their_genre(nltk_data: Path) -> None:
+    data = load_builtin("brown")
+    first = data.preview(1)[0]
+    assert first["text"].startswith("The Fulton County Grand Jury said Friday an investigation of")
+    assert "/" not in first["text"] and first["category"] == "news"
+    assert 50_000 < data.n_rows < 65_000
+
+
+def test_movie_reviews_are_labelled_half_positive(nltk_data: Path) -> None:
+    data = load_builtin("movie_reviews")
+    labels = data.dataset["label"]
+    assert data.n_rows == 2000 and labels.count("pos") == 1000 and labels.count("neg") == 1000
+
+
+def test_state_union_spans_truman_to_bush(nltk_data: Path) -> None:
+    years = load_builtin("state_union").dataset["year"]
+    assert min(years) == 1945 and max(years) == 2006
+
+
+def test_unknown_builtin_key_names_the_choices() -> None:
+    with pytest.raises(SourceError, match="lee"):
+        load_builtin("shakespeare")
+
+
+def test_download_offline_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nltk
+
+    def offline(*args, **kwargs):  # what nltk.download(raise_on_error=True) raises without network
+        raise ValueError(
+            "Error loading inaugural: <urlopen error [Errno -2] Name or service not known>"
+        )
+
+    monkeypatch.setattr(nltk, "download", offline)
+    with pytest.raises(SourceError, match="offline"):
+        sources.download_nltk_corpus("inaugural")
+    with pytest.raises(SourceError, match="not an NLTK corpus"):
+        sources.download_nltk_corpus("lee")
+
+
+# ---- Hugging Face: local dataset folder and the Hub -------------------------------------------------
+def test_hub_schema_of_the_tweets_folder(tweets_folder: Path) -> None:
+    schema = hub_schema(str(tweets_folder))
+    assert schema.is_local and schema.configs == ("default",)
+    assert list(schema.splits) == ["train"]
+    kinds = {c.name: c.kind for c in schema.columns}
+    assert kinds == {"id": "number", "label": "number", "tweet": "text"}
+    assert schema.suggested_text_column == "tweet"
+
+
+def test_load_tweets_folder_replaces_and_counts_invalid_bytes(tweets_folder: Path) -> None:
+    data = load_hub(str(tweets_folder), text_column="tweet", label_columns=("label",))
+    assert data.n_rows == 31_962
+    assert next(data.texts()).startswith("@user when a father is dysfunctional")
+    raw = (tweets_folder / "train.csv").read_bytes()
+    assert data.encoding_report.invalid_bytes_replaced == invalid_utf8_bytes(raw) > 0
+    assert sum(t.count("\N{REPLACEMENT CHARACTER}") for t in data.texts()) == invalid_utf8_bytes(
+        raw
+    )
+    assert data.metadata_columns == ("label",) and set(data.dataset["label"]) == {0, 1}
+    assert data.source["kind"] == "folder" and data.source["split"] == "train"
+
+
+def test_tweets_folder_with_strict_decoding_fails_clearly(tweets_folder: Path) -> None:
+    with pytest.raises(SourceError, match="not valid UTF-8"):
+        load_hub(str(tweets_folder), encoding_errors="strict")
+
+
+def test_streaming_only_the_first_rows(tweets_folder: Path) -> None:
+    data = load_hub(str(tweets_folder), max_rows=100)
+    assert data.n_rows == 100
+    assert next(data.texts()).startswith("@user when a father is dysfunctional")
+
+
+def test_hub_errors_for_split_and_column(tweets_folder: Path) -> None:
+    with pytest.raises(SourceError, match="no split 'test'.*train"):
+        load_hub(str(tweets_folder), split="test")
+    with pytest.raises(SourceError, match="holds numbers.*tweet"):
+        load_hub(str(tweets_folder), text_column="label")
+    with pytest.raises(SourceError, match="no column 'text'"):
+        load_hub(str(tweets_folder), text_column="text")
+
+
+def test_unknown_hub_id_while_offline_names_alternatives() -> None:
+    # conftest sets HF_HUB_OFFLINE=1, as on every machine of this project
+    with pytest.raises(SourceError, match="offline.*Alternatives.*built-in corpus"):
+        load_hub("nobody-here/no-such-dataset")
+    with pytest.raises(SourceError, match="offline"):
+        hub_schema("nobody-here/no-such-dataset")
+
+
+def test_unreachable_hub_fails_fast_without_offline_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(hub_module, "_hub_reachable", lambda timeout=3.0: False)
+    with pytest.raises(SourceError, match="offline"):
+        load_hub("tweets_hate_speech_detection")
+
+
+def test_unknown_hub_id_online_says_it_does_not_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+    from datasets.exceptions import DatasetNotFoundError
+
+    def not_found(*args, **kwargs):
+        raise DatasetNotFoundError("Dataset 'nobody-here/no-such-dataset' doesn't exist on the Hub")
+
+    monkeypatch.setattr(hub_module, "_check_path", lambda value: (value, False))
+    monkeypatch.setattr(datasets, "load_dataset_builder", not_found)
+    with pytest.raises(SourceError, match="There is no dataset 'nobody-here/no-such-dataset'"):
+        load_hub("nobody-here/no-such-dataset")
+
+
+def test_folder_of_text_files_loads_like_a_hub_dataset(tmp_path: Path) -> None:
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"first line of a\nsecond line of a\n")
+    (folder / "b.txt").write_bytes(b"a line of b with a bad \xff byte\n")
+    schema = hub_schema(str(folder))
+    assert [c.name for c in schema.columns] == ["text"] and schema.suggested_text_column == "text"
+    data = load_hub(str(folder))
+    assert data.n_rows == 3 and data.encoding_report.invalid_bytes_replaced == 1
+    assert list(data.texts())[2] == "a line of b with a bad \N{REPLACEMENT CHARACTER} byte"
+
+
+def test_bad_dataset_paths(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="does not exist"):
+        load_hub(str(tmp_path / "missing"))
+    with pytest.raises(SourceError, match="neither a folder"):
+        load_hub("not a valid id!")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SourceError, match="empty|no data files|Could not read"):
+        load_hub(str(tmp_path / "empty"))
+
+
+# ---- uploads ----------------------------------------------------------------------------------------
+def test_txt_lines_are_documents_and_blank_lines_are_skipped() -> None:
+    data = read_upload("notes.txt", b"first line here\r\n\r\n  \nsecond line\nthird")
+    assert list(data.texts()) == ["first line here", "second line", "third"]
+    assert data.dataset["line"] == [1, 4, 5]
+    whole = read_upload("notes.txt", b"first line\nsecond line\n", txt_mode="whole")
+    assert whole.n_rows == 1 and next(whole.texts()) == "first line\nsecond line\n"
+
+
+def test_tweets_csv_upload_picks_the_text_column_and_counts_bad_bytes(tweets_folder: Path) -> None:
+    raw = (tweets_folder / "train.csv").read_bytes()
+    data = read_upload("train.csv", raw, metadata_columns=("label",))
+    assert data.text_column == "tweet" and data.n_rows == 31_962
+    assert data.encoding_report.encoding == "utf-8"
+    assert data.encoding_report.invalid_bytes_replaced == invalid_utf8_bytes(raw)
+    # the same text as the folder loaded through `datasets`: same fingerprint, so the same cache
+    assert data.fingerprint() == load_hub(str(tweets_folder)).fingerprint()
+
+
+def test_csv_delimiters_and_tsv() -> None:
+    semicolons = read_upload("x.csv", b"author;speech\nA;Ich bin ein Berliner\nB;Yes we can\n")
+    assert semicolons.text_column == "speech" and semicolons.n_rows == 2
+    tabs = read_upload("x.tsv", b"id\ttext\n1\thello world\n2\tgood bye\n")
+    assert list(tabs.texts()) == ["hello world", "good bye"]
+
+
+def test_csv_without_the_chosen_column_lists_the_columns() -> None:
+    with pytest.raises(SourceError, match="no column 'text'.*id, label, tweet"):
+        read_upload("t.csv", b"id,label,tweet\n1,0,hello there\n", text_column="text")
+
+
+def test_numeric_column_as_text_is_refused() -> None:
+    with pytest.raises(SourceError, match="'label' holds numbers.*tweet"):
+        read_upload("t.csv", b"id,label,tweet\n1,0,hello there\n", text_column="label")
+    with pytest.raises(SourceError, match="No column of 'n.csv' holds text"):
+        read_upload("n.csv", b"a,b\n1,2\n3,4\n")
+    data = read_upload("t.csv", b"id,label,tweet\n1,0,hello there\n")
+    with pytest.raises(SourceError, match="holds numbers"):
+        data.with_columns("id")
+
+
+def test_malformed_csv_rows_are_skipped_and_reported() -> None:
+    data = read_upload("t.csv", b"id,text\n1,fine row\n2,too,many,fields\n3,another fine row\n")
+    assert list(data.texts()) == ["fine row", "another fine row"]
+    assert any("1 malformed row was skipped" in note for note in data.notes)
+
+
+def test_jsonl_json_and_parquet() -> None:
+    lines = b'{"text": "first doc", "party": "A"}\n{"text": "second doc", "party": "B"}\n'
+    data = read_upload("d.jsonl", lines, metadata_columns=("party",))
+    assert list(data.texts()) == ["first doc", "second doc"] and data.dataset["party"] == ["A", "B"]
+    array = json.dumps([{"body": "one two"}, {"body": "three four"}]).encode()
+    assert list(read_upload("d.json", array).texts()) == ["one two", "three four"]
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"text": ["parquet text", "more"], "year": [1990, 1991]}), buffer)
+    parquet = read_upload("d.parquet", buffer.getvalue())
+    assert parquet.n_rows == 2 and [c.kind for c in parquet.columns] == ["text", "number"]
+    with pytest.raises(SourceError, match="JSON Lines"):
+        read_upload("bad.jsonl", b'{"text": "ok"}\n{not json\n')
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_zip_of_text_files() -> None:
+    archive = _zip(
+        {
+            "speeches/a.txt": b"line one of a\nline two of a\n",
+            "speeches/b.txt": "caf\u00e9 line of b\n".encode(),
+            "__MACOSX/._a.txt": b"\x00\x05junk",
+            "readme.md": b"not a text file for us",
+        }
+    )
+    lines = read_upload("speeches.zip", archive)
+    assert lines.dataset["file"] == ["speeches/a.txt", "speeches/a.txt", "speeches/b.txt"]
+    assert list(lines.texts())[2] == "caf\u00e9 line of b"
+    whole = read_upload("speeches.zip", archive, txt_mode="whole")
+    assert whole.n_rows == 2 and whole.metadata_columns == ()
+
+
+def test_zip_without_text_files_says_what_it_holds() -> None:
+    archive = _zip({"report.pdf": b"%PDF-1.4", "photo.png": b"\x89PNG\r\n"})
+    with pytest.raises(SourceError, match="no .txt files.*report.pdf"):
+        read_upload("docs.zip", archive)
+    with pytest.raises(SourceError, match="not a valid zip"):
+        read_upload("broken.zip", b"PK\x03\x04 this is not really a zip")
+
+
+def test_zip_skips_binary_files_named_txt() -> None:
+    archive = _zip({"good.txt": b"real words here\n", "bad.txt": b"\x89PNG\r\n\x1a\n\x00\x00"})
+    data = read_upload("mixed.zip", archive)
+    assert list(data.texts()) == ["real words here"]
+    assert any("bad.txt" in note for note in data.notes)
+
+
+def test_empty_file_is_refused() -> None:
+    for content in (b"", b"  \n\n "):
+        with pytest.raises(SourceError, match="empty"):
+            read_upload("empty.txt", content)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG image"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3", "PDF"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "zip archive"),
+        (bytes(range(256)) * 8, "binary"),
+    ],
+)
+def test_binary_file_renamed_txt_is_refused(content: bytes, expected: str) -> None:
+    with pytest.raises(SourceError, match=expected):
+        read_upload("notes.txt", content)
+
+
+def test_unsupported_formats_name_the_supported_ones() -> None:
+    with pytest.raises(SourceError, match="Save spreadsheets as .csv"):
+        read_upload("table.xlsx", b"PK\x03\x04 excel")
+    with pytest.raises(SourceError, match=r"\.csv"):
+        read_upload("notes.docx", b"PK\x03\x04 word")
+
+
+def test_upload_over_the_size_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(upload_module, "MAX_UPLOAD_MB", 1)
+    with pytest.raises(SourceError, match="limit is 1 MB"):
+        read_upload("big.txt", b"word " * 220_000)
+
+
+def test_streamlit_upload_limit_agrees_with_the_core() -> None:
+    config = REPO_ROOT / ".streamlit" / "config.toml"
+    if not config.is_file():
+        pytest.skip("the app has no .streamlit/config.toml yet")
+    settings = tomllib.loads(config.read_text(encoding="utf-8"))
+    assert settings["server"]["maxUploadSize"] == MAX_UPLOAD_MB
+
+
+def test_one_enormous_line_is_one_document(lee_corpus_path: Path) -> None:
+    words = " ".join(lee_corpus_path.read_text(encoding="utf-8").split())
+    line = " ".join([words] * 12)  # ~4 MB on one line
+    data = read_upload("huge.txt", line.encode())
+    assert data.n_rows == 1 and len(next(data.texts())) == len(line)
+    table = read_upload("huge.csv", ("id,text\n1," + line.replace(",", " ") + "\n").encode())
+    assert table.n_rows == 1 and len(next(table.texts())) == len(line)
+
+
+# ---- decoding ---------------------------------------------------------------------------------------
+def test_invalid_utf8_bytes_are_replaced_and_counted() -> None:
+    text = "Grüße aus Köln, ça va très bien. " * 20
+    data = text.encode("utf-8") + b" broken \xc3 and \xff here"
+    decoded = decode_bytes(data)
+    assert decoded.report.encoding == "utf-8" and decoded.report.invalid_bytes_replaced == 2
+    assert decoded.text.endswith(
+        "broken \N{REPLACEMENT CHARACTER} and \N{REPLACEMENT CHARACTER} here"
+    )
+    assert "2 invalid bytes replaced" in decoded.report.describe()
+
+
+def test_windows_1252_text_is_detected() -> None:
+    text = (
+        "Die Straße war voll, und Müller sagte: «Wir gehen zurück über die Brücke.» "
+        "Später aßen sie Käse und tranken Kaffee im Café an der Ecke. "
+    ) * 10
+    decoded = decode_bytes(text.encode("cp1252"))
+    assert decoded.report.detected and decoded.report.invalid_bytes_replaced == 0
+    assert decoded.text == text
+
+
+def test_encoding_can_be_chosen_and_unknown_names_are_refused() -> None:
+    assert decode_bytes("café".encode("latin-1"), encoding="latin-1").text == "café"
+    with pytest.raises(SourceError, match="not an encoding"):
+        decode_bytes(b"abc", encoding="klingon-8")
+    data = read_upload("l.txt", "naïve café\n".encode("cp1252"), encoding="cp1252")
+    assert list(data.texts()) == ["naïve café"] and data.encoding_report.encoding == "cp1252"
+
+
+def test_utf16_and_utf8_byte_order_marks() -> None:
+    text = "word2vec über alles\nzweite Zeile\n"
+    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF8, "utf-8")):
+        data = read_upload("bom.txt", bom + text.encode(encoding))
+        assert list(data.texts()) == ["word2vec über alles", "zweite Zeile"]
+    no_bom = read_upload("le.txt", text.encode("utf-16-le"))
+    assert list(no_bom.texts()) == ["word2vec über alles", "zweite Zeile"]
+
+
+# ---- TextDataset ------------------------------------------------------------------------------------
+def test_fingerprint_depends_on_text_only_not_on_chunking() -> None:
+    import datasets
+
+    texts = ["alpha beta", "gamma", "", "delta epsilon"]
+    one_chunk = TextDataset.from_texts(texts)
+    table = pa.Table.from_batches(
+        [pa.record_batch({"text": pa.array(texts[:1], pa.string())}),
+         pa.record_batch({"text": pa.array(texts[1:], pa.string())})]
+    )  # fmt: skip
+    two_chunks = TextDataset("x", {}, datasets.Dataset(table), "text")
+    assert one_chunk.fingerprint() == two_chunks.fingerprint()
+    assert (
+        TextDataset.from_texts(["alpha beta", "gamma", "", "delta"]).fingerprint()
+        != one_chunk.fingerprint()
+    )
+    assert (
+        TextDataset.from_texts(["alpha", "beta gamma"]).fingerprint()
+        != TextDataset.from_texts(["alphabeta", " gamma"]).fingerprint()
+    )
+
+
+def test_with_columns_and_preview() -> None:
+    data = TextDataset.from_texts(
+        ["x" * 1000, "short"], metadata={"party": ["A", "B"], "note": ["n1", "n2"]}
+    )
+    assert data.metadata_columns == ("party", "note")
+    chosen = data.with_columns("note", ["party"])
+    assert chosen.text_column == "note" and list(chosen.texts()) == ["n1", "n2"]
+    assert chosen.metadata_columns == ("party",)
+    preview = data.preview(1, max_chars=10)
+    assert preview == [{"text": "x" * 10 + "\N{HORIZONTAL ELLIPSIS}", "party": "A", "note": "n1"}]
+    assert data.text_at(1) == "short"
+    with pytest.raises(SourceError, match="3 values for 2 texts"):
+        TextDataset.from_texts(["a", "b"], metadata={"label": [1, 2, 3]})
+
+
+def test_source_error_is_a_corpus_error() -> None:
+    assert issubclass(SourceError, CorpusError)  # callers that catch CorpusError see it too

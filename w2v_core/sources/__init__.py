@@ -1,0 +1,67 @@
+"""Data sources: built-in corpora, Hugging Face datasets (Hub or local folder) and uploads -> `TextDataset`.
+
+Owns: getting rows of text (plus labels/metadata) from wherever a person has them into one Arrow-backed
+`TextDataset`, with plain `SourceError` messages when that cannot work. Leaves out: cleaning the text
+(`w2v_core.preprocess`).
+
+Typical use (what the app's Data page does)::
+
+    from w2v_core import sources
+
+    sources.list_builtin_corpora()                 # [BuiltinCorpus(key="lee", available=True, ...), ...]
+    data = sources.load_builtin("lee")
+    schema = sources.hub_schema("../shared/data/tweets_hate_speech_detection")
+    data = sources.load_hub("../shared/data/tweets_hate_speech_detection", text_column="tweet",
+                            label_columns=("label",))
+    data = sources.read_upload("speeches.csv", raw_bytes)   # then data.columns / data.with_columns(...)
+    data.preview(5); data.encoding_report.describe(); data.fingerprint()
+
+Modules: `dataset` (TextDataset, ColumnInfo, EncodingReport), `builtin`, `hub`, `upload`.
+"""
+
+from w2v_core.errors import SourceError
+from w2v_core.sources.builtin import (
+    BuiltinCorpus,
+    download_nltk_corpus,
+    download_nltk_package,
+    find_nltk_resource,
+    iter_nltk_files,
+    list_builtin_corpora,
+    load_builtin,
+    nltk_search_path,
+)
+from w2v_core.sources.dataset import ColumnInfo, EncodingReport, TextDataset
+from w2v_core.sources.hub import HubSchema, hub_schema, is_local_dataset, load_hub
+from w2v_core.sources.upload import (
+    MAX_UNZIPPED_MB,
+    MAX_UPLOAD_MB,
+    UPLOAD_SUFFIXES,
+    decode_bytes,
+    load_file,
+    read_upload,
+)
+
+__all__ = [
+    "MAX_UNZIPPED_MB",
+    "MAX_UPLOAD_MB",
+    "UPLOAD_SUFFIXES",
+    "BuiltinCorpus",
+    "ColumnInfo",
+    "EncodingReport",
+    "HubSchema",
+    "SourceError",
+    "TextDataset",
+    "decode_bytes",
+    "download_nltk_corpus",
+    "download_nltk_package",
+    "find_nltk_resource",
+    "hub_schema",
+    "is_local_dataset",
+    "iter_nltk_files",
+    "list_builtin_corpora",
+    "load_builtin",
+    "load_file",
+    "load_hub",
+    "nltk_search_path",
+    "read_upload",
+]
