@@ -139,12 +139,20 @@ class Trainer:
         self.stop_event = stop_event or threading.Event()
         self.report_interval = report_interval
         self.device = resolve_device(config.device)
-        if self.device.type == "cpu":
-            torch.set_num_threads(config.cpu_threads)
         self.engine_name = select_engine(config, self.device)
+        if self.device.type == "cpu":
+            torch.set_num_threads(self._torch_threads())
         self.device_label = describe_device(self.device, config.cpu_threads)
         self.engine = _make_engine(self.engine_name, config, vocab.counts, corpus, self.device)
         self._diverged = False
+
+    def _torch_threads(self) -> int:
+        """PyTorch's intra-op threads. The batched engine's per-batch ops are small: on the 2-core
+        machine they ran ~10x slower with 2 threads than with 1 once anything else used the CPU
+        (threads wait for each other at every op), so 'all cores' means 1 there unless asked."""
+        if self.config.threads is not None or self.engine_name != "batched-torch":
+            return self.config.cpu_threads
+        return 1
 
     # ---- schedule ---------------------------------------------------------------------------------
     def learning_rate_at(self, progress: float) -> float:

@@ -189,10 +189,6 @@ class BatchedTorchEngine:
             loss.backward()  # summed: the same step as word2vec's per-example updates
         else:
             (loss / count.clamp(min=1)).backward()  # mean per example, as the d2l book and blog
-        if self._uses_sparse_gradients():
-            for param in (self.input, self.output):
-                if param.grad is not None:
-                    param.grad = param.grad.to_sparse().coalesce()
         self.optimizer.step()
         return loss.detach().double(), count
 
@@ -250,29 +246,37 @@ class BatchedTorchEngine:
     def _autograd_loss(self, centres, contexts, mask, generator):
         maskf = mask.to(self.input.dtype)  # (B, 2W)
         k = self.config.negative
+        sparse = self._uses_sparse_gradients()
+
+        def rows_in(ids: torch.Tensor) -> torch.Tensor:  # sparse gradients for SparseAdam
+            return F.embedding(ids, self.input, sparse=sparse)
+
+        def rows_out(ids: torch.Tensor) -> torch.Tensor:
+            return F.embedding(ids, self.output, sparse=sparse)
+
         if self.config.model == "skipgram":
-            v = self.input[centres]  # (B, D)
+            v = rows_in(centres)  # (B, D)
             if self.config.loss == "softmax":
                 # the blog: scores of every word for each centre; each context word is a target
                 log_probs = torch.log_softmax(v @ self.output.T, dim=1)  # (B, V)
                 picked = torch.gather(log_probs, 1, contexts)  # (B, 2W)
                 return -(picked * maskf).sum(), mask.sum()
             negatives = noise_words(self.noise_cdf, (*contexts.shape, k), generator)  # (B, 2W, K)
-            pos = torch.einsum("bcd,bd->bc", self.output[contexts], v)  # (B, 2W)
-            neg = torch.einsum("bckd,bd->bck", self.output[negatives], v)  # (B, 2W, K)
+            pos = torch.einsum("bcd,bd->bc", rows_out(contexts), v)  # (B, 2W)
+            neg = torch.einsum("bckd,bd->bck", rows_out(negatives), v)  # (B, 2W, K)
             loss = (
                 -(F.logsigmoid(pos) * maskf).sum() - (F.logsigmoid(-neg) * maskf[..., None]).sum()
             )
             return loss, mask.sum()
         n_context = maskf.sum(dim=1, keepdim=True)  # (B, 1)
-        h = torch.einsum("bc,bcd->bd", maskf, self.input[contexts]) / n_context  # (B, D)
+        h = torch.einsum("bc,bcd->bd", maskf, rows_in(contexts)) / n_context  # (B, D)
         if self.config.loss == "softmax":
             return F.cross_entropy(h @ self.output.T, centres, reduction="sum"), torch.tensor(
                 centres.shape[0], device=self.device
             )
         negatives = noise_words(self.noise_cdf, (centres.shape[0], k), generator)  # (B, K)
-        pos = (self.output[centres] * h).sum(-1)  # (B,)
-        neg = torch.einsum("bkd,bd->bk", self.output[negatives], h)  # (B, K)
+        pos = (rows_out(centres) * h).sum(-1)  # (B,)
+        neg = torch.einsum("bkd,bd->bk", rows_out(negatives), h)  # (B, K)
         loss = -F.logsigmoid(pos).sum() - F.logsigmoid(-neg).sum()
         return loss, torch.tensor(centres.shape[0], device=self.device)
 
