@@ -1,0 +1,40 @@
+"""Word2vec Studio: `streamlit run app.py`.
+
+The entry point is the frame around every page: page config, the navigation (the four steps in
+order), the `?run=` link handling and the sidebar status. Each page is a file under app_pages/,
+not pages/: Streamlit treats a pages/ folder as an old-style multipage app and, right after a
+server start, would serve a link such as /map as a bare page without this frame.
+"""
+
+import streamlit as st
+
+from w2v_ui import loaders, state, widgets
+
+st.set_page_config(page_title="Word2vec Studio", page_icon=":material/hub:", layout="wide")
+
+navigation = st.navigation(
+    {
+        "": [st.Page(widgets.HOME, title="Home", icon=":material/home:", default=True)],
+        "Steps": [
+            st.Page(widgets.DATA, title="1 · Data", icon=":material/description:"),
+            st.Page(widgets.PREPROCESS, title="2 · Preprocess", icon=":material/tune:"),
+            st.Page(widgets.TRAIN, title="3 · Train", icon=":material/model_training:"),
+        ],
+        "4 · Explore": [
+            st.Page(widgets.MAP, title="Map", icon=":material/scatter_plot:"),
+            st.Page(widgets.NEIGHBOURS, title="Neighbours", icon=":material/hub:"),
+            st.Page(widgets.COMPARE, title="Compare epochs", icon=":material/compare_arrows:"),
+            st.Page(widgets.EXPORT, title="Export", icon=":material/download:"),
+        ],
+    }
+)
+loaders.start_warm_up()  # once per server process
+state.restore_widget_values()
+state.sync_run_with_url()
+status = st.sidebar.container()
+try:
+    navigation.run()
+finally:  # also after st.stop() or an interrupted run
+    state.remember_widget_values()
+    with status:
+        widgets.sidebar_status()

@@ -1,0 +1,159 @@
+"""Compare epochs: how neighbourhoods formed during training, and how two runs differ."""
+
+import streamlit as st
+
+from w2v_core.errors import UnknownWordError
+from w2v_ui import charts, compare_view, loaders, queries, runs, state, widgets
+
+widgets.page_intro(
+    "Compare epochs",
+    "Watch the model learn: each word's nearest neighbours after every saved epoch (new ones in "
+    "green), how much the neighbourhoods still change, and a map where words move from epoch to epoch. "
+    "Or compare two runs trained with other settings or on other texts.",
+    "Neighbourhoods that stop changing mean training has settled; if they still change a lot at the "
+    "end, more epochs or more text would help.",
+)
+top = st.columns([3, 2, 2])
+run_name = widgets.run_picker(top[0])
+if run_name is None:
+    widgets.empty_state(
+        "No trained run yet: nothing to compare. Train one first.", widgets.TRAIN, "Go to 3 · Train"
+    )
+    st.stop()
+kind = widgets.kind_picker(top[1])
+state.default(state.CMP_MODE, "epochs")
+mode = top[2].segmented_control(
+    "Compare",
+    ["epochs", "runs"],
+    key=state.CMP_MODE,
+    required=True,
+    format_func={"epochs": "Epochs of this run", "runs": "Two runs"}.get,
+)
+latest = widgets.run_or_stop(
+    "loading the vectors", loaders.embeddings, run_name, None, kind, spinner="Loading the vectors…"
+)
+state.default(state.CMP_WORDS, " ".join(queries.example_words(latest, 3)))
+cols = st.columns([3, 1])
+words = queries.split_words(
+    cols[0].text_input(
+        "Words to follow", key=state.CMP_WORDS, help="Separate words by spaces or commas."
+    )
+)
+state.default(state.CMP_K, 10)
+k = cols[1].slider("Neighbours per word", 3, 20, key=state.CMP_K)
+if not words:
+    st.info("Type one or more words to follow.", icon=":material/info:")
+    st.stop()
+
+if mode == "runs":
+    others = [s for s in runs.explorable_runs() if s.name != run_name]
+    if not others:
+        widgets.empty_state(
+            "Only one run has vectors. Train a second one (other settings or other "
+            "text) to compare them.",
+            widgets.TRAIN,
+            "Go to 3 · Train",
+        )
+        st.stop()
+    names = [s.name for s in others]
+    titles = {s.name: f"{s.title} · {s.corpus} · {s.settings}" for s in others}
+    state.default(state.CMP_OTHER_RUN, names[0])
+    if state.get(state.CMP_OTHER_RUN) not in names:
+        state.put(state.CMP_OTHER_RUN, names[0])
+    other = st.selectbox(
+        "Compare with run B", names, format_func=titles.get, key=state.CMP_OTHER_RUN
+    )
+    try:
+        with st.spinner("Comparing the two runs over their shared words…"):
+            result = loaders.compare_runs(run_name, None, other, None, kind, words, k)
+    except UnknownWordError as error:
+        widgets.unknown_word(error, state.CMP_WORDS, in_list=True)
+        st.stop()
+    metrics = st.columns(3)
+    metrics[0].metric("Words both runs know", f"{result.shared_vocab_size:,}")
+    metrics[1].metric("Only in run A / only in B", f"{result.only_in_a:,} / {result.only_in_b:,}")
+    metrics[2].metric(f"Mean overlap of top {k}", f"{result.mean_jaccard:.2f}")
+    st.caption(
+        "Run A is the run chosen at the top. Neighbours are searched among the words both runs "
+        "know; a * marks a neighbour the other run does not list."
+    )
+    st.dataframe(compare_view.runs_table(result), hide_index=True)
+    curves = {}
+    for label, name in (("run A", run_name), ("run B", other)):
+        _, ends = loaders.loss_records(name)
+        curves[label] = [(r["epoch"], r["loss"]) for r in ends if r.get("loss") is not None]
+    st.markdown("**Loss per epoch**")
+    st.plotly_chart(charts.loss_curves(curves), key=state.CMP_LOSS_CHART)
+    st.stop()
+
+epochs = widgets.saved_epochs(run_name)
+if len(epochs) < 2:
+    st.info(
+        "This run has only one saved epoch; train for two or more epochs to compare them.",
+        icon=":material/info:",
+    )
+try:
+    with st.spinner(f"Finding neighbours in {len(epochs)} saved epochs…"):
+        histories = loaders.neighbours_by_epoch(run_name, words, k, kind)
+except UnknownWordError as error:
+    widgets.unknown_word(error, state.CMP_WORDS, in_list=True)
+    st.stop()
+
+st.subheader("Neighbours epoch by epoch")
+for word in words:
+    st.markdown(f"**{widgets.escape_markdown(word)}**")
+    st.dataframe(
+        compare_view.style_epoch_table(compare_view.epoch_table(histories[word], k)),
+        key=state.scoped(state.CMP_TABLE, word),
+        height=35 * (k + 3) + 3,  # every row visible: the k neighbours, dropped, overlap
+        column_config={"_index": st.column_config.Column(width=80)},
+    )
+
+if len(epochs) >= 2:
+    st.subheader("How much the neighbourhoods still change")
+    steps = widgets.run_or_stop(
+        "measuring overlap",
+        loaders.consecutive_overlap,
+        run_name,
+        k,
+        kind,
+        spinner="Measuring overlap for the 500 most frequent words…",
+    )
+    series = compare_view.overlap_series(histories)
+    series = {"500 most frequent words (mean)": compare_view.mean_overlap_points(steps), **series}
+    st.plotly_chart(charts.overlap_chart(series, k), key=state.CMP_OVERLAP_CHART)
+    st.caption(
+        f"Overlap (Jaccard@{k}) = shared neighbours ÷ all neighbours of two consecutive epochs. "
+        "1 means the list did not change."
+    )
+
+    st.subheader("Words moving across epochs")
+    state.default(state.CMP_MAP_METHOD, "pca")
+    method = st.segmented_control(
+        "Layout",
+        ["pca", "umap"],
+        key=state.CMP_MAP_METHOD,
+        required=True,
+        format_func={"pca": "PCA", "umap": "UMAP"}.get,
+    )
+    shown = compare_view.map_words(words, histories, latest.words)
+    maps = widgets.run_or_stop(
+        "aligning the epochs",
+        loaders.trajectories,
+        run_name,
+        shown,
+        method,
+        kind,
+        spinner=f"Aligning {len(epochs)} epochs (orthogonal Procrustes) and placing {len(shown)} words…",
+    )
+    st.plotly_chart(compare_view.trajectory_figure(maps, words), key=state.CMP_MAP_CHART)
+    st.caption(
+        "Each epoch's vectors are rotated onto the last epoch's (orthogonal Procrustes on the "
+        "most frequent words), so what moves is real change, not an arbitrary rotation. Press "
+        "Play or drag the slider; dotted lines are each word's path."
+    )
+
+st.subheader("Loss")
+progress, ends = loaders.loss_records(run_name)
+total = max([r.get("epochs", 0) for r in progress + ends] + [len(epochs)])
+st.plotly_chart(charts.loss_chart(progress, ends, total), key=state.CMP_RUN_LOSS_CHART)

@@ -1,0 +1,93 @@
+"""Home: what the app does, the four steps, the training device, and the runs on this server."""
+
+import streamlit as st
+
+from w2v_ui import loaders, runs, state, widgets
+
+st.title("Word2vec Studio")
+st.markdown(
+    "Train **word2vec** on your own texts, right here in the browser, without writing code. "
+    "Word2vec gives every word a vector learned from the words around it, so words used in similar "
+    "contexts end up close together. Then explore what it learned: a map of the words, their "
+    "nearest neighbours, analogies, and how all of that changes from one epoch of training to the next."
+)
+
+steps = st.columns(4)
+STEPS = [
+    (
+        widgets.DATA,
+        "1 · Data",
+        "Pick a built-in corpus, a Hugging Face data set, or upload your own file.",
+    ),
+    (
+        widgets.PREPROCESS,
+        "2 · Preprocess",
+        "Decide how text becomes words: case, punctuation, stop words.",
+    ),
+    (widgets.TRAIN, "3 · Train", "Choose a preset, press Start and watch the loss go down."),
+    (widgets.MAP, "4 · Explore", "Map, neighbours, analogies, epochs compared, downloads."),
+]
+for column, (page, label, text) in zip(steps, STEPS, strict=False):
+    with column.container(border=True):
+        st.page_link(page, label=f"**{label}**")
+        st.caption(text)
+
+st.markdown(f"Training on this server runs on: **{loaders.device_description()}**")
+
+st.subheader("Runs on this server")
+summaries = runs.list_summaries()
+if not summaries:
+    widgets.empty_state(
+        "No runs yet. Start with step 1, or go straight to Train for a quick demo on a built-in corpus.",
+        widgets.DATA,
+        "Choose data (step 1)",
+    )
+    st.stop()
+
+table = {  # the long settings text last, so the short columns stay in view
+    "Name": [s.title for s in summaries],
+    "Status": [widgets.STATUS_LABELS.get(s.status, s.status) for s in summaries],
+    "Epochs": [s.epochs for s in summaries],
+    "Created": [s.created for s in summaries],
+    "Corpus": [s.corpus for s in summaries],
+    "Words": [s.vocab_size for s in summaries],
+    "Settings": [s.settings for s in summaries],
+}
+st.caption("Click a row to open that run.")
+event = st.dataframe(
+    table,
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
+    key=state.HOME_RUNS_TABLE,
+    column_config={"Words": st.column_config.NumberColumn("Vocabulary", format="%d")},
+)
+rows = event.selection.rows if event else []
+if rows:
+    chosen = summaries[rows[0]]
+    state.set_current_run(chosen.name)
+    st.markdown(
+        f"**{widgets.escape_markdown(chosen.title)}** {widgets.status_badge(chosen.status)}"
+    )
+    links = st.columns(4)
+    if chosen.epochs_done > 0:
+        links[0].page_link(
+            widgets.MAP,
+            label="Open on the map",
+            icon=":material/scatter_plot:",
+            query_params={"run": chosen.name},
+        )
+        links[1].page_link(
+            widgets.NEIGHBOURS,
+            label="Neighbours",
+            icon=":material/hub:",
+            query_params={"run": chosen.name},
+        )
+    links[2].page_link(
+        widgets.TRAIN,
+        label="Training progress",
+        icon=":material/model_training:",
+        query_params={"run": chosen.name},
+    )
+    if chosen.error:
+        st.error(chosen.error)

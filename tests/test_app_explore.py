@@ -1,0 +1,148 @@
+"""The explore pages (Map, Neighbours, Compare epochs, Export) on a run with known answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from app_support import ANIMALS, TOOLS, app_test, make_run, page, texts
+
+
+@pytest.fixture()
+def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "runs"
+    monkeypatch.setenv("W2V_RUNS_DIR", str(root))
+    monkeypatch.setenv("W2V_WARM_UP", "0")
+    return root
+
+
+@pytest.fixture()
+def run(runs_root: Path) -> str:
+    return make_run(runs_root).name
+
+
+def open_page(name: str, run: str | None = None, **state):
+    at = app_test(timeout=120).run()
+    if run:
+        at.session_state["run"] = run
+    for key, value in state.items():
+        at.session_state[key.replace("__", ".")] = value
+    at.switch_page(page(name)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("name", ["map", "neighbours", "compare", "export"])
+def test_without_a_trained_run_each_explore_page_links_to_train(runs_root: Path, name: str) -> None:
+    at = open_page(name)
+    assert any("No trained run yet" in text for text in texts(at.info))
+    assert "train" in {link.proto.page for link in at.get("page_link")}
+
+
+# ---- Neighbours -------------------------------------------------------------------------------------
+def test_neighbours_of_an_animal_are_animals(run: str) -> None:
+    at = open_page("neighbours", run)
+    at.text_input(key="nb.word").input("cat").run()
+    table = at.dataframe[0].value
+    assert len(table) == 10
+    assert set(table["word"][:7]) == set(ANIMALS) - {"cat"}
+    assert list(table["cosine"]) == sorted(table["cosine"], reverse=True)
+    assert table["count"].iloc[0] > 0
+
+
+def test_an_unknown_word_gets_did_you_mean_buttons(run: str) -> None:
+    at = open_page("neighbours", run)
+    at.text_input(key="nb.word").input("caat").run()
+    assert any("'caat' is not in this run's vocabulary" in text for text in texts(at.warning))
+    suggestion = next(b for b in at.button if b.label == "cat")
+    suggestion.click().run()
+    assert at.text_input(key="nb.word").value == "cat"
+    assert len(at.dataframe[0].value) == 10
+
+
+def test_analogy_similarity_and_odd_one_out(run: str) -> None:
+    at = open_page("neighbours", run)
+    at.text_input(key="nb.analogy_a").input("cat").run()
+    at.text_input(key="nb.analogy_b").input("dog").run()
+    at.text_input(key="nb.analogy_c").input("hammer").run()
+    answers = at.dataframe[0].value
+    assert answers["word"].iloc[0] in TOOLS  # cat : dog = hammer : (another tool)
+    at.text_input(key="nb.similarity_1").input("cat").run()
+    at.text_input(key="nb.similarity_2").input("dog").run()
+    assert float(at.metric[0].value) > 0.5
+    at.text_input(key="nb.odd_one_out").input("cat dog horse hammer").run()
+    assert any("hammer" in text for text in texts(at.success))
+
+
+# ---- Map --------------------------------------------------------------------------------------------
+def test_pca_map_with_clusters_and_search(run: str) -> None:
+    at = open_page("map", run, map__method="pca", map__search="cat, zebra")
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    figure = json.loads(charts[0].proto.spec)
+    names = [trace.get("name", "") for trace in figure["data"]]
+    assert any(name.startswith("cluster 1") for name in names)
+    assert "search" in names
+    captions = texts(at.caption)
+    assert any("PCA" in text and "% of the variation" in text for text in captions)
+    assert any("'zebra' is not in the vocabulary" in text for text in captions)
+
+
+def test_map_around_a_word_and_an_unknown_centre(run: str) -> None:
+    at = open_page("map", run, map__method="pca", map__scope="around", map__centre_word="dgo")
+    assert any("'dgo' is not in this run's vocabulary" in text for text in texts(at.warning))
+    at.text_input(key="map.centre_word").input("dog").run()
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    shown = sum(len(trace.get("x", [])) for trace in figure["data"])
+    assert shown == 1 + at.slider(key="map.neighbourhood_size").value
+
+
+def test_map_coloured_by_a_word_list(run: str) -> None:
+    at = open_page("map", run, map__method="pca", map__colour="list", map__word_list="saw drill")
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    mine = next(trace for trace in figure["data"] if trace.get("name") == "your words")
+    assert len(mine["x"]) == 2
+
+
+# ---- Compare ----------------------------------------------------------------------------------------
+def test_compare_epochs_shows_tables_overlap_moving_map_and_loss(run: str) -> None:
+    at = open_page("compare", run, cmp__words="cat hammer", cmp__k=5)
+    tables = [d.value for d in at.dataframe]
+    assert len(tables) == 2
+    assert list(tables[0].columns) == ["epoch 1", "epoch 2"]
+    assert list(tables[0].index[-2:]) == ["dropped", "overlap"]
+    assert len(at.get("plotly_chart")) == 3  # overlap, moving map, loss
+    moving = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert len(moving["frames"]) == 2
+
+
+def test_compare_with_an_unknown_word(run: str) -> None:
+    at = open_page("compare", run, cmp__words="cat hamer")
+    assert any("'hamer' is not in this run's vocabulary" in text for text in texts(at.warning))
+    next(b for b in at.button if b.label == "hammer").click().run()
+    assert at.text_input(key="cmp.words").value == "cat hammer"
+
+
+def test_compare_two_runs(runs_root: Path) -> None:
+    first = make_run(runs_root, folder="20261121-120000-a", title="A", seed=0).name
+    make_run(runs_root, folder="20261121-120100-b", title="B", seed=10)
+    at = open_page("compare", first, cmp__mode="runs", cmp__words="cat")
+    table = at.dataframe[0].value
+    assert list(table["word"]) == ["cat"]
+    assert 0.0 <= table["overlap"].iloc[0] <= 1.0
+    assert {m.label: m.value for m in at.metric}["Words both runs know"] == "16"
+
+
+# ---- Export -----------------------------------------------------------------------------------------
+def test_export_offers_every_format(run: str) -> None:
+    at = open_page("export", run)
+    labels = {button.proto.label for button in at.get("download_button")}
+    assert labels == {
+        "Text (.txt)",
+        "Binary (.bin)",
+        "vectors.tsv",
+        "metadata.tsv",
+        "Coordinates (.csv)",
+        "Run folder (.zip)",
+    }

@@ -1,0 +1,59 @@
+"""Preprocess page: the empty state, live preview, statistics and warnings, bad settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from app_support import app_test, page, texts
+
+from w2v_ui import datasets
+
+
+@pytest.fixture()
+def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("W2V_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("W2V_WARM_UP", "0")
+    app = app_test().run()
+    app.switch_page(page("preprocess"))
+    return app
+
+
+def test_without_data_the_page_links_to_the_data_step(at) -> None:
+    at.run()
+    assert any("No data chosen yet" in text for text in texts(at.info))
+    assert "data" in {link.proto.page for link in at.get("page_link")}  # the URL path of 1 · Data
+
+
+def test_the_preview_and_statistics_of_the_default_corpus(at) -> None:
+    at.run()
+    at.button(key="pre.use_default_data").click().run()
+    preview = at.dataframe[0].value
+    assert list(preview.columns) == ["original text", "words the model will see"]
+    assert len(preview) == 6
+    assert preview["words the model will see"][0].startswith(
+        "hundreds people forced"
+    )  # stopwords gone
+    at.button(key="pre.apply").click().run(timeout=120)
+    assert not at.exception, at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Documents kept"] == "300"
+    assert any("tokens are left to train on" in text for text in texts(at.warning))  # small corpus
+    assert len(at.get("plotly_chart")) == 2  # top words and the Zipf chart
+
+
+def test_a_changed_setting_updates_the_preview_at_once(at) -> None:
+    at.session_state["data_source"] = datasets.default_choice()
+    at.run()
+    at.toggle(key="pre.lowercase").set_value(False).run()
+    first = at.dataframe[0].value["words the model will see"][0]
+    assert first.startswith("Hundreds")
+
+
+def test_an_impossible_custom_pattern_is_explained(at) -> None:
+    at.session_state["data_source"] = datasets.default_choice()
+    at.run()
+    at.radio(key="pre.char_filter").set_value("custom").run()
+    at.text_input(key="pre.custom_pattern").input("(a|aa)+$").run()
+    assert not at.exception
+    assert at.error, "a catastrophic-backtracking pattern must be refused with a message"

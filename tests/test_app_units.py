@@ -1,0 +1,239 @@
+"""The UI helper package's plain functions: runs, jobs, presets, tables and figures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from app_support import ANIMALS, make_run
+
+from w2v_core.run_folder import RunFolder
+from w2v_ui import charts, compare_view, jobs, queries, runs, train_settings, training_view
+
+
+@pytest.fixture()
+def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "runs"
+    monkeypatch.setenv(runs.RUNS_DIR_ENV, str(root))
+    return root
+
+
+# ---- runs -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["", "..", "../etc", "a/b", "/abs", ".hidden", "a\\b", "x" * 200])
+def test_run_dir_refuses_names_that_are_not_a_plain_folder(runs_root: Path, name: str) -> None:
+    assert runs.run_dir(name) is None
+
+
+def test_run_dir_finds_an_existing_run_only(runs_root: Path) -> None:
+    path = make_run(runs_root)
+    assert runs.run_dir(path.name) == path
+    assert runs.run_dir("20990101-000000-missing") is None
+
+
+def test_new_run_dir_never_reuses_a_folder(runs_root: Path) -> None:
+    first = runs.new_run_dir("Quick demo on Lee")
+    first.mkdir()
+    second = runs.new_run_dir("Quick demo on Lee")
+    assert first != second
+    assert first.name.endswith("quick-demo-on-lee")
+
+
+def test_summaries_describe_settings_in_words(runs_root: Path) -> None:
+    make_run(runs_root)
+    (summary,) = runs.list_summaries()
+    assert summary.title == "Topic test run"
+    assert summary.corpus == "Topic words"
+    assert summary.settings == "skip-gram, negative sampling (3), 8 dims, window 5, SGD"
+    assert (summary.status, summary.epochs) == ("finished", "2 / 2")
+
+
+def test_a_broken_run_folder_does_not_break_the_list(runs_root: Path) -> None:
+    make_run(runs_root)
+    broken = runs_root / "broken"
+    broken.mkdir()
+    (broken / "run.json").write_text("{not json")
+    assert [s.title for s in runs.list_summaries()] == ["Topic test run"]
+
+
+# ---- jobs -------------------------------------------------------------------------------------------
+def test_a_running_run_whose_worker_died_is_reported_lost(runs_root: Path) -> None:
+    path = make_run(runs_root, status="running")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (path / jobs.WORKER_PID).write_text(f"{dead.pid}\n")
+    (path / jobs.WORKER_LOG).write_text("Killed\n")
+    view = jobs.job_view(path)
+    assert view.status == "lost"
+    assert "ended without saying why" in view.error
+    assert "Killed" in view.log
+
+
+def test_a_run_with_a_live_worker_is_active_until_the_worker_exits(runs_root: Path) -> None:
+    path = make_run(runs_root, status="running")
+    # A stand-in process whose command line names w2v_core, as a real worker's does.
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "w2v_core"])
+    try:
+        (path / jobs.WORKER_PID).write_text(f"{worker.pid}\n")
+        assert jobs.worker_alive(path) is True
+        assert jobs.job_view(path).status == "running"
+    finally:
+        worker.kill()
+        worker.wait()
+    assert jobs.worker_alive(path) is False
+    assert jobs.job_view(path).status == "lost"
+
+
+def test_a_resumed_run_counts_as_starting_until_its_worker_reports(runs_root: Path) -> None:
+    path = make_run(runs_root, status="stopped")
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "w2v_core"])
+    try:
+        (path / jobs.WORKER_PID).write_text(f"{worker.pid}\n")  # written after run.json
+        view = jobs.job_view(path)
+        assert (view.status, view.active) == ("created", True)
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+def test_a_run_never_started_has_no_worker(runs_root: Path) -> None:
+    assert jobs.worker_alive(make_run(runs_root)) is None
+
+
+def test_a_prepared_run_without_a_worker_can_be_started_with_resume(runs_root: Path) -> None:
+    path = make_run(runs_root, epochs=2, status="created")
+    RunFolder(path).update(epochs_completed=0)
+    for checkpoint in (path / "checkpoints").iterdir():
+        checkpoint.unlink()
+    view = jobs.job_view(path)
+    assert (view.status, view.active, view.can_resume) == ("not started", False, True)
+
+
+def test_job_view_reads_progress_and_epochs(runs_root: Path) -> None:
+    view = jobs.job_view(make_run(runs_root, epochs=3))
+    assert (view.status, view.epochs_done, view.epochs_total) == ("finished", 3, 3)
+    assert len(view.progress) == 12 and len(view.epochs) == 3
+    assert not view.active and not view.can_resume
+
+
+def test_request_stop_writes_the_stop_file(runs_root: Path) -> None:
+    path = make_run(runs_root, status="running")
+    jobs.request_stop(path)
+    assert RunFolder(path).stop_requested()
+
+
+# ---- training settings ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("n_tokens", "epochs"), [(10_000, 20), (100_000, 10), (1_000_000, 5)])
+def test_smaller_corpora_get_more_epochs(n_tokens: int, epochs: int) -> None:
+    assert train_settings.scaled_epochs(train_settings.PRESETS["classic"], n_tokens) == epochs
+
+
+def test_quick_demo_fixes_the_amount_of_work() -> None:
+    quick = train_settings.PRESETS["quick"]
+    assert train_settings.scaled_epochs(quick, 100_000) == 15  # 1.5M words / 100k, capped at 15
+    assert train_settings.scaled_epochs(quick, 500_000) == 3
+    assert (
+        train_settings.scaled_epochs(quick, 50_000_000) == 2
+    )  # never fewer than 2: epochs to compare
+
+
+def test_presets_give_valid_configs_for_a_tiny_vocabulary() -> None:
+    for key in train_settings.PRESETS:
+        config = train_settings.preset_config(key, n_tokens=2_000, vocab_size=4)
+        config.validate(4)  # negatives capped below the vocabulary size
+        assert config.dim <= 50
+
+
+def test_presets_follow_their_sources() -> None:
+    d2l = train_settings.preset_config("d2l", 1_000_000, 10_000)
+    blog = train_settings.preset_config("blog", 1_000_000, 10_000)
+    assert (d2l.optimizer, d2l.lr, d2l.loss) == ("adam", 0.002, "negative")
+    assert (blog.optimizer, blog.loss) == ("adamw", "softmax")
+
+
+def test_advice_warns_about_softmax_on_a_large_vocabulary() -> None:
+    config = train_settings.preset_config("blog", 1_000_000, 40_000)
+    assert any("softmax" in a for a in train_settings.corpus_advice(config, 1_000_000, 40_000))
+
+
+# ---- progress text ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(None, "—"), (0.2, "under 1 s"), (4.4, "4 s"), (65, "1 min 05 s"), (3725, "1 h 02 min")],
+)
+def test_format_seconds(seconds, text: str) -> None:
+    assert training_view.format_seconds(seconds) == text
+
+
+def test_the_page_is_redrawn_when_a_run_starts_ends_or_is_resumed(runs_root: Path) -> None:
+    running = jobs.JobView("r", "running", None, False, 5, 1, "CPU")
+    finished = jobs.JobView("r", "finished", None, False, 5, 5, "CPU")
+    assert not training_view.needs_full_rerun("running", running)  # polling, nothing changed
+    assert training_view.needs_full_rerun("running", finished)  # it ended
+    assert training_view.needs_full_rerun(None, running)  # resumed inside a non-polling fragment
+    assert not training_view.needs_full_rerun(None, finished)
+
+
+def test_failure_advice_recognises_divergence() -> None:
+    advice = training_view.failure_advice("The loss became NaN or infinite in epoch 2")
+    assert "learning rate" in advice
+
+
+# ---- tables and figures -----------------------------------------------------------------------------
+def test_split_words_accepts_spaces_and_commas() -> None:
+    assert queries.split_words(" war, peace;army  war ") == ["war", "peace", "army"]
+
+
+def test_loss_chart_has_report_and_epoch_series() -> None:
+    progress = [{"fraction_done": f / 10, "loss": 3 - f / 10} for f in range(1, 11)]
+    epochs = [{"epoch": 1, "loss": 2.7}, {"epoch": 2, "loss": 2.2}]
+    figure = charts.loss_chart(progress, epochs, epochs_total=2)
+    assert [trace.name for trace in figure.data] == ["loss (each report)", "average over the epoch"]
+    assert list(figure.data[0].x)[-1] == pytest.approx(2.0)  # fraction 1.0 of 2 epochs
+    assert list(figure.data[1].x) == [1, 2]
+
+
+def test_loss_chart_of_a_long_run_stays_cheap() -> None:
+    import time
+
+    progress = [{"fraction_done": f / 3000, "loss": 3.0} for f in range(1, 3001)]
+    start = time.perf_counter()
+    figure = charts.loss_chart(progress, [], epochs_total=300)
+    assert time.perf_counter() - start < 0.5  # drawn every second while a run trains
+    assert len(figure.layout.shapes) < 30  # boundaries every 12 epochs, not 299 lines
+
+
+def test_epoch_table_marks_new_and_dropped_neighbours() -> None:
+    class Step:
+        def __init__(self, epoch, neighbours, new, dropped, overlap):
+            self.epoch, self.neighbours, self.new = epoch, neighbours, new
+            self.dropped, self.jaccard_with_previous = dropped, overlap
+
+    history = [
+        Step(1, [("dog", 0.9), ("saw", 0.5)], [], [], None),
+        Step(2, [("dog", 0.9), ("cow", 0.8)], ["cow"], ["saw"], 1 / 3),
+    ]
+    table = compare_view.epoch_table(history, k=2)
+    assert list(table.columns) == ["epoch 1", "epoch 2"]
+    assert table["epoch 2"].tolist() == ["dog", "+ cow", "saw", "0.33"]
+    assert table.index.tolist() == ["1", "2", "dropped", "overlap"]
+    assert table["epoch 1"].tolist() == ["dog", "saw", "", ""]
+
+
+def test_map_words_keeps_the_focus_words_first() -> None:
+    words = compare_view.map_words(["cat"], {}, ANIMALS, backdrop=3)
+    assert words == ["cat", "dog", "horse"]
+
+
+def test_barely_trained_vectors_get_a_warning() -> None:
+    import numpy as np
+
+    from w2v_core.embeddings import Embeddings
+
+    rng = np.random.default_rng(0)
+    collapsed = Embeddings([f"w{i}" for i in range(50)], 1 + 0.01 * rng.normal(size=(50, 8)))
+    spread = Embeddings([f"w{i}" for i in range(50)], rng.normal(size=(50, 8)))
+    assert queries.alignment(collapsed) > 0.99
+    assert queries.undertrained_warning(collapsed) is not None
+    assert queries.undertrained_warning(spread) is None

@@ -1,0 +1,321 @@
+"""Cached loaders: everything expensive a page needs, computed once per set of inputs.
+
+Keys are small and explicit (run folder name, epoch, vector kind, parameters), so a cached result is
+shared by every session that asks the same question, and one user's work never becomes another's
+session state. Checkpoints never change once written, except the "stopped" one, which a later stop
+rewrites: keys include the checkpoint's modification time, so nothing stale is ever served.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+
+@st.cache_resource(show_spinner=False)
+def device_description() -> str:
+    """'CPU, 2 cores' or the GPU's name: what a new run with device 'auto' trains on."""
+    from w2v_core.device import describe_device
+
+    return describe_device()
+
+
+# ---- vectors ---------------------------------------------------------------------------------------
+def _checkpoint_stamp(run_name: str, epoch: int | str | None) -> float:
+    """Modification time of the checkpoint, so a re-written 'stopped' checkpoint is reloaded."""
+    from w2v_core.run_folder import RunFolder
+    from w2v_ui import runs
+
+    run = RunFolder(runs.runs_root() / run_name)
+    label = run.checkpoint_label(epoch if epoch is not None else run.latest_checkpoint() or 0)
+    sidecar = run.checkpoint_dir / f"{label}.json"
+    return sidecar.stat().st_mtime if sidecar.is_file() else 0.0
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _embeddings(run_name: str, epoch: int | str | None, kind: str, stamp: float):
+    from w2v_core.embeddings import Embeddings
+    from w2v_ui import runs
+
+    del stamp  # part of the cache key only
+    return Embeddings.from_run(runs.runs_root() / run_name, epoch=epoch, kind=kind)
+
+
+def embeddings(run_name: str, epoch: int | str | None = None, kind: str = "input"):
+    """The `Embeddings` of one checkpoint, shared by every session asking for the same one."""
+    return _embeddings(run_name, epoch, kind, _checkpoint_stamp(run_name, epoch))
+
+
+# ---- maps ------------------------------------------------------------------------------------------
+@st.cache_data(max_entries=48, show_spinner=False)
+def _word_map(
+    run_name: str,
+    epoch,
+    kind: str,
+    stamp: float,
+    scope: str,
+    top_n: int,
+    centre: str | None,
+    size: int,
+    method: str,
+    n_neighbors: int,
+    min_dist: float,
+    perplexity: float,
+):
+    from w2v_ui import maps
+
+    del stamp  # part of the cache key only
+    emb = embeddings(run_name, epoch, kind)
+    words = maps.map_words(emb, scope, top_n, centre, size)
+    return maps.build_map(
+        emb,
+        words,
+        method,
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        perplexity=perplexity,
+        centre=centre if scope == "around" else None,
+    )
+
+
+def word_map(
+    run_name: str,
+    epoch,
+    kind: str,
+    scope: str,
+    top_n: int,
+    centre: str | None,
+    size: int,
+    method: str,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    perplexity: float = 30.0,
+):
+    """A `maps.WordMap`, cached by run, epoch, vectors and every map setting.
+
+    Settings a method ignores are normalised first, so moving the UMAP sliders does not recompute a
+    PCA map, and a 'top' map does not depend on the centre word.
+    """
+    if scope == "top":
+        centre, size = None, 0
+    else:
+        top_n = 0
+    if method != "umap":
+        n_neighbors, min_dist = 0, 0.0
+    if method != "tsne":
+        perplexity = 0.0
+    return _word_map(
+        run_name,
+        epoch,
+        kind,
+        _checkpoint_stamp(run_name, epoch),
+        scope,
+        top_n,
+        centre,
+        size,
+        method,
+        n_neighbors,
+        min_dist,
+        perplexity,
+    )
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def _clusters(run_name: str, epoch, kind: str, stamp: float, words: tuple[str, ...], k: int):
+    from w2v_ui import maps
+
+    del stamp
+    return maps.clusters(embeddings(run_name, epoch, kind), list(words), k)
+
+
+def clusters(run_name: str, epoch, kind: str, words: list[str], k: int):
+    return _clusters(run_name, epoch, kind, _checkpoint_stamp(run_name, epoch), tuple(words), k)
+
+
+# ---- comparing epochs and runs ----------------------------------------------------------------------
+def run_stamp(run_name: str) -> tuple:
+    """Changes whenever the run saves a checkpoint: its epochs plus the time of the newest sidecar."""
+    from w2v_core.run_folder import RunFolder
+    from w2v_ui import runs
+
+    run = RunFolder(runs.runs_root() / run_name)
+    sidecars = list(run.checkpoint_dir.glob("*.json"))
+    newest = max((p.stat().st_mtime for p in sidecars), default=0.0)
+    return (tuple(run.checkpoint_epochs()), run.has_stopped_checkpoint(), newest)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _neighbours_by_epoch(run_name: str, stamp: tuple, words: tuple[str, ...], k: int, kind: str):
+    from w2v_core import compare
+    from w2v_ui import runs
+
+    del stamp
+    return compare.neighbours_by_epoch(runs.runs_root() / run_name, list(words), k, kind)
+
+
+def neighbours_by_epoch(run_name: str, words: list[str], k: int, kind: str):
+    return _neighbours_by_epoch(run_name, run_stamp(run_name), tuple(words), k, kind)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _consecutive_overlap(run_name: str, stamp: tuple, k: int, kind: str, top_n: int):
+    from w2v_core import compare
+    from w2v_ui import runs
+
+    del stamp
+    return compare.consecutive_overlap(runs.runs_root() / run_name, None, k, kind, top_n)
+
+
+def consecutive_overlap(run_name: str, k: int, kind: str, top_n: int = 500):
+    """Mean Jaccard@k of the `top_n` most frequent words between consecutive saved epochs."""
+    return _consecutive_overlap(run_name, run_stamp(run_name), k, kind, top_n)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _trajectories(run_name: str, stamp: tuple, words: tuple[str, ...], method: str, kind: str):
+    from w2v_core import compare
+    from w2v_ui import runs
+
+    del stamp
+    return compare.epoch_trajectories(runs.runs_root() / run_name, list(words), method, kind)
+
+
+def trajectories(run_name: str, words: list[str], method: str, kind: str):
+    """`EpochMaps` of `words`: one aligned 2D map per saved epoch."""
+    return _trajectories(run_name, run_stamp(run_name), tuple(words), method, kind)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _compare_runs(
+    run_a: str,
+    epoch_a,
+    stamp_a: float,
+    run_b: str,
+    epoch_b,
+    stamp_b: float,
+    kind: str,
+    words: tuple[str, ...] | None,
+    k: int,
+):
+    from w2v_core import compare
+
+    del stamp_a, stamp_b
+    return compare.compare_runs(
+        embeddings(run_a, epoch_a, kind),
+        embeddings(run_b, epoch_b, kind),
+        list(words) if words is not None else None,
+        k,
+    )
+
+
+def compare_runs(
+    run_a: str, epoch_a, run_b: str, epoch_b, kind: str, words: list[str] | None, k: int
+):
+    return _compare_runs(
+        run_a,
+        epoch_a,
+        _checkpoint_stamp(run_a, epoch_a),
+        run_b,
+        epoch_b,
+        _checkpoint_stamp(run_b, epoch_b),
+        kind,
+        tuple(words) if words is not None else None,
+        k,
+    )
+
+
+def loss_records(run_name: str):
+    """(progress records, epoch records) of a run, read fresh (cheap, and it grows while training)."""
+    from w2v_core import compare
+    from w2v_ui import runs
+
+    return compare.loss_curve(runs.runs_root() / run_name)
+
+
+# ---- preprocessing ---------------------------------------------------------------------------------
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _preprocessed(choice, config):
+    from w2v_core.preprocess import preprocess
+    from w2v_ui import datasets
+
+    return preprocess(datasets.load(choice), config)
+
+
+def preprocessed(choice, config, progress=None):
+    """The `PreprocessResult` of a data choice and config: in memory per process, on disk (by the
+    core) across restarts.
+
+    With `progress(fraction, message)` (which draws a progress bar) the work is done outside the
+    memory cache, since a cached function must not draw; the core's disk cache then makes filling
+    the memory cache a quick load.
+    """
+    if progress is not None:
+        from w2v_core.preprocess import preprocess
+        from w2v_ui import datasets
+
+        preprocess(datasets.load(choice), config, progress=progress)
+    return _preprocessed(choice, config)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def sample_texts(choice, n: int = 6) -> list[str]:
+    """The first `n` non-empty texts of a data set, for the live preview."""
+    from w2v_ui import datasets
+
+    texts = []
+    for batch in datasets.load(choice).iter_text_batches(batch_size=200):
+        texts += [t for t in batch if t.strip()]
+        if len(texts) >= n:
+            break
+    return texts[:n]
+
+
+@st.cache_data(show_spinner=False)
+def stopword_languages() -> list[str]:
+    from w2v_core.preprocess import available_stopword_languages
+
+    return available_stopword_languages()
+
+
+@st.cache_data(show_spinner=False)
+def stem_languages() -> list[str]:
+    from w2v_core.preprocess import available_stem_languages
+
+    return available_stem_languages()
+
+
+# ---- warm-up ---------------------------------------------------------------------------------------
+WARMUP_DELAY_SECONDS = 2.0  # let the first page render before compiling
+WARMUP_ENV = "W2V_WARM_UP"  # "0" turns the warm-up off
+
+
+def _warm_up_umap(delay: float) -> None:
+    import time
+
+    # No lower CPU priority for this thread: it holds the GIL while it compiles, and a thread starved
+    # by the training worker while holding it would freeze every page of the server.
+    time.sleep(delay)
+    from w2v_core.projection import warm_up_umap
+
+    warm_up_umap()
+
+
+@st.cache_resource(show_spinner=False)
+def start_warm_up() -> object:
+    """Compile UMAP's numba code once per server process, in a background thread.
+
+    The first UMAP fit in a process spends most of its time compiling (tens of seconds on a
+    2-core machine); doing it while the person is still choosing data and training means their
+    first map appears in seconds. numba's compiler lock makes a map requested meanwhile wait for
+    this compilation instead of doing it twice.
+    """
+    import threading
+
+    if os.environ.get(WARMUP_ENV, "1") == "0":  # tests switch it off
+        return None
+    thread = threading.Thread(
+        target=_warm_up_umap, args=(WARMUP_DELAY_SECONDS,), daemon=True, name="w2v-umap-warm-up"
+    )
+    thread.start()
+    return thread

@@ -1,0 +1,107 @@
+"""Turning `Embeddings` answers into what the Neighbours and Map pages show.
+
+Tables are plain dicts of columns (what `st.dataframe` draws), so they are tested without a browser.
+The queries themselves are `w2v_core.embeddings.Embeddings` methods; this module only shapes them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import streamlit as st
+
+NEIGHBOUR_COLUMNS = {
+    "rank": st.column_config.NumberColumn("#", width="small"),
+    "word": st.column_config.TextColumn("word"),
+    "cosine": st.column_config.ProgressColumn(
+        "cosine similarity",
+        min_value=-1.0,
+        max_value=1.0,
+        format="%.3f",
+        help="1 = same direction, 0 = unrelated, negative = opposite.",
+    ),
+    "count": st.column_config.NumberColumn("times in corpus", format="%d"),
+}
+
+
+def _table(emb: Any, pairs: list[tuple[str, float]]) -> dict[str, list]:
+    return {
+        "rank": list(range(1, len(pairs) + 1)),
+        "word": [w for w, _ in pairs],
+        "cosine": [round(float(s), 4) for _, s in pairs],
+        "count": [emb.count(w) for w, _ in pairs],
+    }
+
+
+def neighbours_table(emb: Any, word: str, k: int = 10) -> dict[str, list]:
+    """The `k` nearest words to `word`: rank, word, cosine, corpus count."""
+    return _table(emb, emb.most_similar(word, k=k))
+
+
+def analogy_table(emb: Any, a: str, b: str, c: str, k: int = 10) -> dict[str, list]:
+    """'a is to b as c is to ?' answers, best first."""
+    return _table(emb, emb.analogy(a, b, c, k=k))
+
+
+def split_words(text: str) -> list[str]:
+    """Words typed in a box, split on spaces and commas; duplicates dropped, order kept."""
+    return list(dict.fromkeys(w for w in re.split(r"[\s,;]+", text or "") if w))
+
+
+def similarity_words(value: float) -> str:
+    """A hedged plain reading of a cosine similarity."""
+    if value >= 0.7:
+        reading = "very similar: used in nearly the same contexts"
+    elif value >= 0.4:
+        reading = "clearly related"
+    elif value >= 0.15:
+        reading = "weakly related"
+    else:
+        reading = "unrelated in this corpus"
+    return f"{reading}. Scales differ between runs, so compare values within one run."
+
+
+def example_words(emb: Any, n: int = 6, start: int = 30, stop: int = 400) -> list[str]:
+    """A few frequent but not top words made of letters: good first queries for a new person.
+
+    English function words ("could", "would") are skipped when the vocabulary still has them: their
+    neighbours say little about the corpus.
+    """
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = [
+        w
+        for w in emb.words[start:stop]
+        if w.isalpha() and len(w) >= 4 and w.lower() not in ENGLISH_STOP_WORDS
+    ]
+    if len(words) < n:
+        words = [w for w in emb.words[:stop] if w.isalpha()] or list(emb.words[:stop])
+    step = max(len(words) // n, 1)
+    return words[::step][:n]
+
+
+UNTRAINED_ALIGNMENT = 0.98  # above this, words barely differ in direction (see `alignment`)
+
+
+def alignment(emb: Any, n: int = 500) -> float:
+    """Length of the mean of the `n` most frequent words' unit vectors: 0 = spread out, 1 = all one way.
+
+    Early in training (and after too few epochs on a small corpus) word2vec vectors share one
+    dominant direction, so every cosine is close to 1 and neighbour lists are mostly noise.
+    """
+    import numpy as np
+
+    unit = emb.unit_vectors[:n]  # (n, D)
+    return float(np.linalg.norm(unit.mean(axis=0))) if len(unit) else 0.0
+
+
+def undertrained_warning(emb: Any) -> str | None:
+    """A plain warning when the vectors are too alike to mean much, else None."""
+    if alignment(emb) < UNTRAINED_ALIGNMENT:
+        return None
+    return (
+        "These vectors are barely trained: almost every word points the same way, so all cosine "
+        "similarities are close to 1 and neighbour lists are mostly noise. This is normal after "
+        "one or two epochs on a small corpus; train more epochs (the Quick demo preset does)."
+    )

@@ -1,0 +1,255 @@
+"""Every `st.session_state` key of the app, named once, plus accessors for the values pages share.
+
+Session state belongs to one browser tab, so people sharing a server (a classroom) never see each
+other's half-typed settings. It holds small values only: which data set and columns, a
+`PreprocessConfig`, the folder name of the current run. Data sets, corpora and vectors live in the
+cached loaders (`w2v_ui.loaders`), keyed by those small values.
+
+Widget keys are named here too, so a page never invents a key string and two pages never collide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from w2v_ui import runs
+
+# ---- values shared across pages ------------------------------------------------------------------
+DATA_SOURCE = "data_source"  # w2v_ui.datasets.DataChoice: which data set, which columns
+PREPROCESS_CONFIG = "preprocess_config"  # w2v_core.preprocess.PreprocessConfig last applied
+PREPROCESS_DATA = "preprocess_data"  # the DataChoice that config was applied to
+RUN = "run"  # folder name (under the runs root) of the run being trained or explored
+RUN_FROM_URL = "run_from_url"  # the last ?run= value applied, so a later pick in the app wins
+
+# ---- widget keys: Home ---------------------------------------------------------------------------
+HOME_RUNS_TABLE = "home.runs_table"
+
+# ---- widget keys: Data ---------------------------------------------------------------------------
+DATA_KIND = "data.kind"
+DATA_BUILTIN = "data.builtin"
+DATA_HUB_NAME = "data.hub_name"
+DATA_HUB_CONFIG = "data.hub_config"
+DATA_HUB_SPLIT = "data.hub_split"
+DATA_HUB_MAX_ROWS = "data.hub_max_rows"
+DATA_UPLOAD = "data.upload"
+DATA_TXT_MODE = "data.txt_mode"
+DATA_TEXT_COLUMN = "data.text_column"
+DATA_LABEL_COLUMN = "data.label_column"
+
+# ---- widget keys: Preprocess (one per PreprocessConfig field, prefixed) ------------------------------
+PREPROCESS_PREFIX = "pre."
+PREPROCESS_APPLY = "pre.apply"
+PREPROCESS_RESET = "pre.reset"
+PREPROCESS_BLOG = "pre.blog"
+PREPROCESS_USE_DEFAULT = "pre.use_default_data"
+PREPROCESS_TOP_CHART = "pre.top_chart"
+PREPROCESS_ZIPF_CHART = "pre.zipf_chart"
+
+# ---- widget keys: Train --------------------------------------------------------------------------
+TRAIN_PRESET = "train.preset"
+TRAIN_PREFIX = "train."  # + TrainConfig field name, e.g. "train.dim"
+TRAIN_NAME = "train.run_name"
+TRAIN_START = "train.start"
+TRAIN_STOP = "train.stop"
+TRAIN_RESUME = "train.resume"
+TRAIN_LOSS_CHART = "train.loss_chart"
+TRAIN_SETTINGS_FOR = "train.settings_for"  # (data fingerprint) the defaults were scaled to
+
+# ---- widget keys: explore pages (shared pickers) --------------------------------------------------
+PICK_RUN = "explore.run"
+PICK_EPOCH = "explore.epoch"
+PICK_KIND = "explore.kind"
+
+# ---- widget keys: Map ----------------------------------------------------------------------------
+MAP_SCOPE = "map.scope"
+MAP_TOP_N = "map.top_n"
+MAP_CENTRE = "map.centre_word"
+MAP_NEIGHBOURHOOD = "map.neighbourhood_size"
+MAP_METHOD = "map.method"
+MAP_UMAP_NEIGHBORS = "map.umap_n_neighbors"
+MAP_UMAP_MIN_DIST = "map.umap_min_dist"
+MAP_TSNE_PERPLEXITY = "map.tsne_perplexity"
+MAP_COLOUR = "map.colour"
+MAP_CLUSTERS = "map.clusters"
+MAP_WORD_LIST = "map.word_list"
+MAP_SEARCH = "map.search"
+MAP_CHART = "map.chart"
+MAP_LAST = "map.last"  # settings of the map last drawn (the Export page's coordinates use them)
+MAP_DOWNLOAD_HTML = "map.download_html"
+MAP_DOWNLOAD_CSV = "map.download_csv"
+
+# ---- widget keys: Neighbours ---------------------------------------------------------------------
+NB_WORD = "nb.word"
+NB_K = "nb.k"
+NB_A = "nb.analogy_a"
+NB_B = "nb.analogy_b"
+NB_C = "nb.analogy_c"
+NB_SIM_1 = "nb.similarity_1"
+NB_SIM_2 = "nb.similarity_2"
+NB_ODD = "nb.odd_one_out"
+
+# ---- widget keys: Compare ------------------------------------------------------------------------
+CMP_MODE = "cmp.mode"
+CMP_WORDS = "cmp.words"
+CMP_K = "cmp.k"
+CMP_OTHER_RUN = "cmp.other_run"
+CMP_TABLE = "cmp.table"  # + word
+CMP_MAP_METHOD = "cmp.map_method"
+CMP_MAP_CHART = "cmp.map_chart"
+CMP_OVERLAP_CHART = "cmp.overlap_chart"
+CMP_LOSS_CHART = "cmp.loss_chart"
+CMP_RUN_LOSS_CHART = "cmp.run_loss_chart"
+
+# ---- widget keys: Export -------------------------------------------------------------------------
+EXPORT_W2V_TEXT = "export.w2v_text"
+EXPORT_W2V_BINARY = "export.w2v_binary"
+EXPORT_PROJECTOR_VECTORS = "export.projector_vectors"
+EXPORT_PROJECTOR_METADATA = "export.projector_metadata"
+EXPORT_COORDINATES = "export.coordinates"
+EXPORT_ZIP = "export.zip"
+
+
+# ---- accessors -----------------------------------------------------------------------------------
+def get(key: str, default: Any = None) -> Any:
+    return st.session_state.get(key, default)
+
+
+def put(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+def current_run() -> str | None:
+    """Folder name of the current run, or None when there is none (or it was deleted)."""
+    name = st.session_state.get(RUN)
+    if name and runs.run_dir(name) is None:
+        return None
+    return name
+
+
+def set_current_run(name: str | None) -> None:
+    st.session_state[RUN] = name
+    st.session_state[PICK_RUN] = name  # keeps the explore pages' run picker on the same run
+
+
+def sync_run_with_url() -> None:
+    """Apply a new `?run=NAME` from the address bar, then write the current run back into it.
+
+    A run link (from Home, or shared by a teacher) opens that run; choosing another run inside the
+    app later wins, because a given `?run=` value is applied only once.
+    """
+    from_url = st.query_params.get("run")
+    if from_url and from_url != st.session_state.get(RUN_FROM_URL):
+        st.session_state[RUN_FROM_URL] = from_url
+        if runs.run_dir(from_url) is not None:
+            set_current_run(from_url)
+    name = current_run()
+    if name and st.query_params.get("run") != name:
+        st.query_params["run"] = name
+
+
+def scoped(key: str, *parts: object) -> str:
+    """A widget key made specific to something (a data set, a run, a word), e.g. per-source columns."""
+    return ".".join([key, *(str(p) for p in parts)])
+
+
+def epoch_key(run_name: str) -> str:
+    """Widget key of the epoch picker for one run, so each run remembers its own epoch."""
+    return f"{PICK_EPOCH}.{run_name}"
+
+
+def default(key: str, value: Any) -> None:
+    """Give a widget's key its first value (before the widget is drawn; never pass `value=` too)."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def clamp(key: str, low: float, high: float) -> None:
+    """Keep a slider's remembered value inside its current range (e.g. after switching runs)."""
+    value = st.session_state.get(key)
+    if isinstance(value, (int, float)) and not low <= value <= high:
+        st.session_state[key] = min(max(value, low), high)
+
+
+# Settings a person expects to find unchanged when they come back to a page. Streamlit drops the
+# value of a widget that was not drawn in a run (and, when a run is interrupted by a click, sometimes
+# of widgets that were), so their values are also kept in one plain session value, WIDGET_MEMORY,
+# and put back before the widgets are drawn.
+WIDGET_MEMORY = "widget_memory"
+PERSISTENT = (
+    PICK_KIND,
+    MAP_SCOPE,
+    MAP_TOP_N,
+    MAP_CENTRE,
+    MAP_NEIGHBOURHOOD,
+    MAP_METHOD,
+    MAP_UMAP_NEIGHBORS,
+    MAP_UMAP_MIN_DIST,
+    MAP_TSNE_PERPLEXITY,
+    MAP_COLOUR,
+    MAP_CLUSTERS,
+    MAP_WORD_LIST,
+    MAP_SEARCH,
+    NB_WORD,
+    NB_K,
+    NB_A,
+    NB_B,
+    NB_C,
+    NB_SIM_1,
+    NB_SIM_2,
+    NB_ODD,
+    CMP_WORDS,
+    CMP_K,
+    CMP_MODE,
+    CMP_OTHER_RUN,
+    CMP_MAP_METHOD,
+    DATA_KIND,
+    DATA_BUILTIN,
+    DATA_HUB_NAME,
+    DATA_HUB_MAX_ROWS,
+)
+PERSISTENT_PREFIXES = (PREPROCESS_PREFIX, TRAIN_PREFIX, PICK_EPOCH + ".")
+
+
+def _persistent(key: object) -> bool:
+    return key in PERSISTENT or (
+        isinstance(key, str) and key.startswith(PERSISTENT_PREFIXES) and key not in EPHEMERAL
+    )
+
+
+def restore_widget_values() -> None:
+    """Re-assign every persistent widget value at the start of a run (call before the page).
+
+    A value Streamlit forgot comes back from WIDGET_MEMORY; one it still has is re-assigned as is.
+    Either way it counts as set in this run, which is what makes a widget drawn later in the run
+    show it (a value merely left in session state shows the widget's default in the browser).
+    """
+    memory = st.session_state.get(WIDGET_MEMORY) or {}
+    current = {key for key in st.session_state if _persistent(key)}
+    for key in current | set(memory):
+        st.session_state[key] = st.session_state[key] if key in current else memory[key]
+
+
+def remember_widget_values() -> None:
+    """Remember the current values of persistent widgets (call at the end of every run)."""
+    memory = dict(st.session_state.get(WIDGET_MEMORY) or {})
+    for key in list(st.session_state.keys()):
+        if _persistent(key):
+            memory[key] = st.session_state[key]
+    st.session_state[WIDGET_MEMORY] = memory
+
+
+# Buttons and similar triggers: their value must never be carried into the next run.
+EPHEMERAL = {
+    TRAIN_START,
+    TRAIN_STOP,
+    TRAIN_RESUME,
+    PREPROCESS_APPLY,
+    PREPROCESS_RESET,
+    PREPROCESS_BLOG,
+    PREPROCESS_USE_DEFAULT,
+    PREPROCESS_TOP_CHART,
+    PREPROCESS_ZIPF_CHART,
+    TRAIN_LOSS_CHART,
+}

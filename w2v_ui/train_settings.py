@@ -1,0 +1,172 @@
+"""Training presets, plain-language help for every setting, and defaults scaled to the corpus.
+
+A preset is a named starting point (the settings of word2vec.c, of the d2l book, of the blog post
+that started this project, or a quick demo); the Train page fills its widgets from one and the person
+may change anything afterwards. Epochs (and, for tiny corpora, the vector size) are scaled to the
+corpus: a 20k-token corpus needs many passes to learn anything, a 10M-token one needs few.
+Pure Python: no `st.*`, so it is tested directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from w2v_core.config import TrainConfig
+
+# Corpus sizes (tokens after preprocessing) where the scaled defaults change.
+TINY_CORPUS = 50_000
+SMALL_CORPUS = 300_000
+
+
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    summary: str  # one plain sentence: what it is and when to use it
+    settings: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields it sets
+    words_budget: int | None = None  # if set, epochs are chosen so a run sees about this many words
+
+
+PRESETS: dict[str, Preset] = {
+    "quick": Preset(
+        "Quick demo",
+        "Small vectors and a fixed amount of work: a first result in well under a minute.",
+        {
+            "model": "skipgram",
+            "loss": "negative",
+            "negative": 5,
+            "dim": 50,
+            "window": 5,
+            "sample": 1e-3,
+            "optimizer": "sgd",
+            "lr": None,
+        },
+        words_budget=1_500_000,
+    ),
+    "classic": Preset(
+        "word2vec classic",
+        "The settings of Mikolov's word2vec.c and gensim: skip-gram, 5 negatives, 100 dimensions, "
+        "plain SGD with a decaying learning rate.",
+        {
+            "model": "skipgram",
+            "loss": "negative",
+            "negative": 5,
+            "dim": 100,
+            "window": 5,
+            "sample": 1e-3,
+            "optimizer": "sgd",
+            "lr": None,
+        },
+    ),
+    "d2l": Preset(
+        "d2l book: skip-gram + negative sampling + Adam",
+        "As in the Dive into Deep Learning book (chapter 15): skip-gram, 5 noise words, Adam with "
+        "learning rate 0.002, stronger subsampling.",
+        {
+            "model": "skipgram",
+            "loss": "negative",
+            "negative": 5,
+            "dim": 100,
+            "window": 5,
+            "sample": 1e-4,
+            "optimizer": "adam",
+            "lr": 0.002,
+            "batch_size": 512,
+        },
+    ),
+    "blog": Preset(
+        "blog: full softmax + AdamW",
+        "As in the blog post this project started from: skip-gram scored against every word "
+        "(full softmax) with AdamW. Slower per word; fine for vocabularies up to a few 10k words.",
+        {
+            "model": "skipgram",
+            "loss": "softmax",
+            "dim": 100,
+            "window": 5,
+            "sample": 1e-3,
+            "optimizer": "adamw",
+            "lr": 0.001,
+            "weight_decay": 0.01,
+        },
+    ),
+}
+DEFAULT_PRESET = "quick"
+
+# Plain one-line help for each setting the Train page shows.
+SETTING_HELP: dict[str, str] = {
+    "model": "Skip-gram predicts the surrounding words from each word (better for rare words); "
+    "CBOW predicts a word from its surroundings (faster).",
+    "loss": "Negative sampling compares each true neighbour with a few random words (fast). Full "
+    "softmax scores every word in the vocabulary at every step (exact, slow for large vocabularies).",
+    "negative": "How many random 'noise' words each true neighbour is compared with. 5-15 is typical.",
+    "dim": "Length of each word's vector. Larger captures more nuance but needs more text.",
+    "window": "How many words left and right count as a word's context. Small windows find words that "
+    "can replace each other; large windows find words on the same topic.",
+    "epochs": "How many times training reads the whole corpus. Small corpora need more passes.",
+    "optimizer": "How the vectors are updated: plain SGD (word2vec's choice, fastest), or Adam / AdamW "
+    "(as in the d2l book and the blog).",
+    "lr": "Step size of each update. Leave empty for the usual value of the chosen optimizer "
+    "(0.025 for SGD skip-gram, 0.001-0.01 for Adam).",
+    "sample": "Randomly skips very frequent words such as 'the' so rarer words get more attention. "
+    "1e-3 is word2vec's default; smaller skips more; 0 turns it off.",
+    "weight_decay": "AdamW only: pulls vectors slightly towards zero at every step.",
+    "seed": "Fixes the random choices, so the same settings give the same result.",
+    "device": "Where training runs: 'auto' uses a GPU when this server has one.",
+    "batch_size": "Centre words per update step of the PyTorch engine (Adam, AdamW, softmax, GPU). "
+    "Empty chooses automatically.",
+}
+
+
+def scaled_epochs(preset: Preset, n_tokens: int) -> int:
+    """Epochs for this preset on a corpus of `n_tokens` words.
+
+    A words budget (the quick demo) fixes the total work: 1.5M words is ~13 passes over a 115k-word
+    corpus, 2 over a large one. Otherwise smaller corpora get more passes: 20 below 50k words,
+    10 below 300k, and word2vec's 5 above.
+    """
+    n_tokens = max(int(n_tokens), 1)
+    if preset.words_budget is not None:
+        return int(min(15, max(2, round(preset.words_budget / n_tokens))))
+    if n_tokens < TINY_CORPUS:
+        return 20
+    if n_tokens < SMALL_CORPUS:
+        return 10
+    return 5
+
+
+def preset_config(key: str, n_tokens: int, vocab_size: int, device: str = "auto") -> TrainConfig:
+    """The `TrainConfig` a preset gives for this corpus.
+
+    Besides the epochs, a tiny corpus gets at most 50 dimensions (100-dim vectors from 20k words are
+    mostly noise), and a vocabulary too small for the chosen number of negatives gets fewer.
+    """
+    preset = PRESETS[key]
+    settings = dict(preset.settings)
+    settings["epochs"] = scaled_epochs(preset, n_tokens)
+    if n_tokens < TINY_CORPUS:
+        settings["dim"] = min(int(settings.get("dim", 100)), 50)
+    if settings.get("loss", "negative") == "negative" and vocab_size > 1:
+        settings["negative"] = min(int(settings.get("negative", 5)), vocab_size - 1)
+    settings["device"] = device
+    return TrainConfig(**settings)
+
+
+def corpus_advice(config: TrainConfig, n_tokens: int, vocab_size: int) -> list[str]:
+    """Plain warnings about a setting that will work but disappoint on this corpus."""
+    advice = []
+    if n_tokens < TINY_CORPUS and config.dim > 50:
+        advice.append(
+            f"Your corpus has only {n_tokens:,} words; {config.dim}-dimensional vectors will be "
+            "noisy. 50 or fewer dimensions usually work better on so little text."
+        )
+    if n_tokens < TINY_CORPUS and config.epochs < 10:
+        advice.append(
+            f"With only {n_tokens:,} words, {config.epochs} epochs is few; 20 or more passes help "
+            "small corpora."
+        )
+    if config.loss == "softmax" and vocab_size > 20_000:
+        advice.append(
+            f"Full softmax with {vocab_size:,} words is slow. Negative sampling gives similar vectors "
+            "much faster."
+        )
+    return advice

@@ -1,0 +1,214 @@
+"""The live view of one training run: progress bar, ETA, words/s, device, loss chart, Stop/Resume.
+
+It is an `st.fragment` that re-reads the run folder every second while the run is active, so only
+this part of the page redraws, any tab (or a tab opened later) shows the same live run, and nothing
+here waits on the worker. When the run's status changes (it starts, ends or fails) the whole page
+reruns once, to swap the controls and update the sidebar.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from w2v_core.errors import W2VError
+from w2v_core.run_folder import RunFolder
+from w2v_ui import charts, jobs, runs, state, widgets
+
+POLL_SECONDS = 1.0
+
+
+def format_seconds(seconds: float | None) -> str:
+    """'45 s', '3 min 05 s', '1 h 02 min'."""
+    if seconds is None or seconds != seconds:
+        return "—"
+    if 0 < seconds < 0.5:
+        return "under 1 s"
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
+
+
+def progress_text(view: jobs.JobView) -> tuple[float, str]:
+    """(fraction done, one line for the progress bar)."""
+    latest = view.latest
+    if view.status == "finished":
+        return 1.0, f"Finished all {view.epochs_total} epochs"
+    if latest is None:
+        if view.active:
+            return 0.0, "Starting: loading the corpus and preparing the model…"
+        return view.epochs_done / max(
+            view.epochs_total, 1
+        ), f"{view.epochs_done} of {view.epochs_total} epochs done"
+    fraction = float(latest.get("fraction_done") or 0.0)
+    parts = [
+        f"Epoch {latest.get('epoch')} of {latest.get('epochs', view.epochs_total)}",
+        f"{fraction:.0%}",
+    ]
+    if view.active:
+        parts.append(f"about {format_seconds(latest.get('eta_seconds'))} left")
+        parts.append(f"{float(latest.get('words_per_second') or 0):,.0f} words/s")
+    return min(max(fraction, 0.0), 1.0), " · ".join(parts)
+
+
+FAILURE_ADVICE = {
+    "diverged": "Lower the learning rate (or pick a preset) and start again.",
+    "memory": "Use a smaller vocabulary (raise min count on Preprocess), fewer dimensions, or negative "
+    "sampling instead of full softmax.",
+    "default": "Check the settings, or press Resume to continue from the last saved epoch. If it "
+    "fails again, the log below says more.",
+}
+
+
+def failure_advice(error: str | None) -> str:
+    text = (error or "").lower()
+    if "nan" in text or "infinite" in text or "diverg" in text:
+        return FAILURE_ADVICE["diverged"]
+    if "memory" in text or "killed" in text:
+        return FAILURE_ADVICE["memory"]
+    return FAILURE_ADVICE["default"]
+
+
+def _stop(run_name: str) -> None:
+    path = runs.run_dir(run_name)
+    if path is not None:
+        jobs.request_stop(path)
+
+
+def _resume(run_name: str) -> None:
+    path = runs.run_dir(run_name)
+    if path is not None:
+        jobs.start_resume(path)
+
+
+def needs_full_rerun(drawn_status: str | None, view: jobs.JobView) -> bool:
+    """Whether the fragment must redraw the whole page: the run started, ended or failed.
+
+    `drawn_status` is the status the fragment was created for when it polls, None when it does not.
+    A fragment cannot switch its own polling on: after Resume (clicked inside the fragment, so only
+    the fragment reruns) the page must be redrawn to get a polling fragment.
+    """
+    if drawn_status is None:
+        return view.active
+    return view.status != drawn_status
+
+
+def _render(run_name: str, drawn_status: str | None) -> None:
+    path = runs.run_dir(run_name)
+    if path is None:
+        st.warning("This run's folder is gone (deleted on the server).")
+        return
+    try:
+        view = jobs.job_view(path)
+        summary = runs.summarize(RunFolder(path))
+    except W2VError as error:
+        st.error(str(error))
+        return
+    if needs_full_rerun(drawn_status, view):
+        st.rerun()
+
+    st.markdown(
+        f"#### {widgets.escape_markdown(summary.title)} {widgets.status_badge(view.status)}"
+    )
+    st.caption(f"{widgets.escape_markdown(summary.corpus)} · {summary.settings}")
+    fraction, text = progress_text(view)
+    st.progress(fraction, text=text)
+
+    latest = view.latest or {}
+    columns = st.columns(4)
+    device = view.device or latest.get("device")
+    if device is None and view.active:  # before the worker reports: what 'auto' will pick
+        from w2v_ui import loaders
+
+        device = loaders.device_description()
+    columns[0].metric("Device", device or "—")
+    loss = latest.get("loss") if latest.get("loss") is not None else latest.get("epoch_loss")
+    columns[1].metric("Loss (recent)", f"{loss:.4f}" if loss is not None else "—")
+    if view.active:
+        columns[2].metric("Running for", format_seconds(latest.get("elapsed_seconds")))
+    else:
+        total = sum(float(r.get("seconds") or 0) for r in view.epochs)
+        columns[2].metric(
+            "Training time",
+            format_seconds(total) if total else "—",
+            help="Sum of the saved epochs' times.",
+        )
+    columns[3].metric("Epochs saved", f"{view.epochs_done} / {view.epochs_total}")
+
+    if view.progress or view.epochs:
+        st.plotly_chart(
+            charts.loss_chart(view.progress, view.epochs, view.epochs_total),
+            key=state.TRAIN_LOSS_CHART,
+            config={"displayModeBar": False},
+        )
+        st.caption(
+            "The loss measures how badly the model predicts each word's neighbours; it should fall "
+            "quickly, then level off. The light line is each report, the dots are per-epoch averages."
+        )
+
+    if view.active:
+        st.button(
+            "Stop",
+            key=state.TRAIN_STOP,
+            icon=":material/stop_circle:",
+            disabled=view.stop_requested,
+            on_click=_stop,
+            args=(run_name,),
+            help="Stops within a second and keeps the vectors as they are; Resume continues later.",
+        )
+        if view.stop_requested:
+            st.caption("Stopping…")
+        else:
+            st.caption(
+                "Training runs on the server: you can close this tab or explore other pages "
+                "and come back; this view reattaches to the run."
+            )
+        return
+
+    if view.status in ("failed", "lost"):
+        st.error(f"Training failed. {view.error or ''}", icon=":material/error:")
+        st.markdown(f"**What to try:** {failure_advice(view.error)}")
+        if view.log.strip():
+            with st.expander("Training log (last lines)"):
+                st.code(view.log, language=None)
+    elif view.status == "not started":
+        st.info("This run was prepared but its training never started. Press Resume to train it.")
+    elif view.status == "stopped":
+        st.info(
+            f"Stopped after {view.epochs_done} complete epoch(s). The vectors where it stopped "
+            "are saved; Resume continues from the last complete epoch."
+        )
+    if view.can_resume:
+        st.button(
+            "Resume",
+            key=state.TRAIN_RESUME,
+            icon=":material/play_circle:",
+            on_click=_resume,
+            args=(run_name,),
+            type="primary",
+        )
+    if view.epochs_done > 0 or (path / "checkpoints" / "stopped.json").is_file():
+        st.success("Vectors are ready. Explore them:", icon=":material/check_circle:")
+        links = st.columns(4)
+        links[0].page_link(widgets.MAP, label="Map", icon=":material/scatter_plot:")
+        links[1].page_link(widgets.NEIGHBOURS, label="Neighbours", icon=":material/hub:")
+        links[2].page_link(
+            widgets.COMPARE, label="Compare epochs", icon=":material/compare_arrows:"
+        )
+        links[3].page_link(widgets.EXPORT, label="Export", icon=":material/download:")
+
+
+def live_run_view(run_name: str) -> None:
+    """Draw the run; keep redrawing it every second while it trains."""
+    path = runs.run_dir(run_name)
+    status = None
+    if path is not None:
+        try:
+            status = jobs.job_view(path).status
+        except W2VError:
+            status = None
+    active = status in jobs.ACTIVE_STATUSES
+    fragment = st.fragment(_render, run_every=POLL_SECONDS if active else None)
+    fragment(run_name, status if active else None)

@@ -1,0 +1,295 @@
+"""Small widgets every page uses: the one-line intro, empty states, error boxes, the sidebar status,
+and the run / epoch pickers of the explore pages.
+
+Errors: a `W2VError` is the core telling the person what happened and what to do, so its sentence is
+shown as is. Anything else is our bug: the person gets a plain apology and what to try, and the
+details sit in a closed expander for whoever reports it, never as a raw traceback box.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from w2v_core.errors import W2VError
+from w2v_ui import runs, state
+
+# Page files, so links and page switches name one place.
+HOME = "app_pages/home.py"
+DATA = "app_pages/data.py"
+PREPROCESS = "app_pages/preprocess.py"
+TRAIN = "app_pages/train.py"
+MAP = "app_pages/map.py"
+NEIGHBOURS = "app_pages/neighbours.py"
+COMPARE = "app_pages/compare.py"
+EXPORT = "app_pages/export.py"
+
+STATUS_LABELS = {
+    "created": "starting",
+    "running": "training",
+    "stopped": "stopped",
+    "finished": "finished",
+    "failed": "failed",
+    "lost": "stopped unexpectedly",
+    "not started": "not started",
+}
+
+
+def page_intro(title: str, purpose: str, next_step: str | None = None) -> None:
+    """Title, what the page is for (one line) and, if any, what to do next."""
+    st.title(title)
+    st.markdown(purpose)
+    if next_step:
+        st.caption(next_step)
+
+
+def empty_state(
+    message: str, page: str, label: str, icon: str = ":material/arrow_forward:"
+) -> None:
+    """An info box saying why there is nothing to show, with a link to the page that fixes it."""
+    st.info(message, icon=":material/info:")
+    st.page_link(page, label=label, icon=icon)
+
+
+def show_unexpected_error(error: BaseException, while_doing: str) -> None:
+    st.error(
+        f"Something went wrong while {while_doing}. This is a bug in the app, not something you "
+        "did. Try again, or choose other settings; if it keeps happening, send the details below "
+        "to whoever runs this server.",
+        icon=":material/error:",
+    )
+    with st.expander("Technical details"):
+        st.code("".join(traceback.format_exception(error)), language=None)
+
+
+@contextmanager
+def friendly_errors(while_doing: str) -> Iterator[None]:
+    """Show a `W2VError` as its plain sentence and any other exception as a friendly message.
+
+    Streamlit's own control flow (st.rerun, st.stop, st.switch_page) derives from BaseException and
+    passes through untouched.
+    """
+    try:
+        yield
+    except W2VError as error:
+        st.error(str(error), icon=":material/error:")
+    except Exception as error:  # noqa: BLE001 - the last line of defence of a page
+        show_unexpected_error(error, while_doing)
+
+
+def status_badge(status: str) -> str:
+    """A coloured Markdown badge for a run status."""
+    colour = {
+        "running": "blue",
+        "created": "blue",
+        "finished": "green",
+        "stopped": "orange",
+        "failed": "red",
+        "lost": "red",
+    }.get(status, "gray")
+    return f":{colour}-badge[{STATUS_LABELS.get(status, status)}]"
+
+
+def sidebar_status() -> None:
+    """Which data set and which run this tab is working with, under the navigation."""
+    from w2v_ui import datasets  # late: keeps app start light
+
+    with st.sidebar:
+        choice = state.get(state.DATA_SOURCE)
+        st.caption("Working with")
+        data_text = datasets.short_label(choice) if choice else "no data set chosen yet"
+        st.markdown(f"**Data:** {escape_markdown(data_text)}")
+        name = state.current_run()
+        if name:
+            from w2v_core.run_folder import RunFolder  # late: imports torch
+
+            try:
+                summary = runs.summarize(RunFolder(runs.runs_root() / name))
+                st.markdown(
+                    f"**Run:** {escape_markdown(summary.title)} {status_badge(summary.status)}"
+                )
+            except W2VError:
+                st.markdown("**Run:** none yet")
+        else:
+            st.markdown("**Run:** none yet")
+
+
+_MARKDOWN_SPECIALS = "\\`*_{}[]<>()#+-.!|~:$"
+
+
+def escape_markdown(text: str) -> str:
+    """Show user text literally inside st.markdown (no links, HTML, emphasis or LaTeX)."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
+# ---- explore pages: which run, which epoch, which vectors ------------------------------------------
+KIND_LABELS = {
+    "input": "input (centre words)",
+    "output": "output (context words)",
+    "average": "average",
+}
+
+
+def _keep_choice(key: str, options: list, default) -> None:
+    """Make session_state[key] one of `options` (default otherwise) before its widget is drawn."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+def run_title(summary: runs.RunSummary) -> str:
+    """'Quick demo on Lee news corpus · finished · 21 Nov 13:21' (the corpus only if not in the name)."""
+    parts = [summary.title]
+    if summary.corpus.lower() not in summary.title.lower():
+        parts.append(summary.corpus)
+    parts += [STATUS_LABELS.get(summary.status, summary.status), summary.created]
+    return " · ".join(p for p in parts if p)
+
+
+def _run_picked() -> None:
+    state.set_current_run(st.session_state[state.PICK_RUN])
+
+
+def run_picker(where=st) -> str | None:
+    """Choose a run with saved vectors; defaults to the current run. None when there is none.
+
+    Only a choice made here changes the current run: a run still waiting for its first epoch stays
+    current (the Train page keeps showing it) while another run is shown here meanwhile.
+    """
+    available = runs.explorable_runs()
+    if not available:
+        return None
+    names = [s.name for s in available]
+    titles = {s.name: run_title(s) for s in available}
+    current = state.current_run()
+    shown = state.get(state.PICK_RUN)
+    state.put(
+        state.PICK_RUN, current if current in names else shown if shown in names else names[0]
+    )
+    chosen = where.selectbox(
+        "Run",
+        names,
+        format_func=lambda n: titles[n],
+        key=state.PICK_RUN,
+        on_change=_run_picked,
+        help="Runs on this server that have saved vectors, newest first.",
+    )
+    if current is not None and current not in names:
+        where.caption(":material/hourglass_top: Your current run has no saved epoch yet.")
+    return chosen
+
+
+def saved_epochs(run_name: str) -> list[int | str]:
+    from w2v_core.run_folder import RunFolder
+
+    run = RunFolder(runs.runs_root() / run_name)
+    epochs: list[int | str] = list(run.checkpoint_epochs())
+    if run.has_stopped_checkpoint():
+        epochs.append("stopped")
+    return epochs
+
+
+def epoch_label(epoch: int | str) -> str:
+    return "where it stopped" if epoch == "stopped" else f"epoch {epoch}"
+
+
+def epoch_picker(run_name: str, where=st) -> int | str | None:
+    """Choose a saved epoch of `run_name`, the latest by default."""
+    epochs = saved_epochs(run_name)
+    if not epochs:
+        return None
+    if len(epochs) == 1:
+        where.selectbox(
+            "Epoch", epochs, format_func=epoch_label, disabled=True, key=state.epoch_key(run_name)
+        )
+        return epochs[0]
+    key = state.epoch_key(run_name)
+    _keep_choice(key, epochs, epochs[-1])
+    return where.select_slider(
+        "Epoch",
+        options=epochs,
+        key=key,
+        format_func=epoch_label,
+        help="Vectors are saved after every epoch, so you can look at any stage of training.",
+    )
+
+
+def kind_picker(where=st) -> str:
+    _keep_choice(state.PICK_KIND, list(KIND_LABELS), "input")
+    return where.selectbox(
+        "Vectors",
+        list(KIND_LABELS),
+        format_func=KIND_LABELS.get,
+        key=state.PICK_KIND,
+        help="Word2vec learns two vectors per word. The input (centre-word) vectors are the usual "
+        "choice; the output vectors and the average of both sometimes give tidier neighbours.",
+    )
+
+
+def explore_header() -> tuple[str, int | str, str] | None:
+    """Run, epoch and vector pickers in one row; an empty state (and None) when nothing is trained."""
+    columns = st.columns([3, 2, 2])
+    run_name = run_picker(columns[0])
+    if run_name is None:
+        empty_state(
+            "No trained run yet: there are no word vectors to explore. Train one first (a quick demo "
+            "takes under a minute).",
+            TRAIN,
+            "Go to 3 · Train",
+        )
+        return None
+    epoch = epoch_picker(run_name, columns[1])
+    kind = kind_picker(columns[2])
+    return run_name, epoch, kind
+
+
+def run_or_stop(while_doing: str, func, *args, spinner: str | None = None, **kwargs):
+    """`func(*args, **kwargs)`, or show what went wrong (as `friendly_errors`) and stop the page."""
+    try:
+        if spinner:
+            with st.spinner(spinner):
+                return func(*args, **kwargs)
+        return func(*args, **kwargs)
+    except W2VError as error:
+        st.error(str(error), icon=":material/error:")
+    except Exception as error:  # noqa: BLE001 - the last line of defence of a page
+        show_unexpected_error(error, while_doing)
+    st.stop()
+
+
+def _replace_word(key: str, old: str, new: str) -> None:
+    words = [
+        new if w == old else w for w in re.split(r"[\s,;]+", st.session_state.get(key, "")) if w
+    ]
+    st.session_state[key] = " ".join(words)
+
+
+def unknown_word(error, key: str, in_list: bool = False) -> None:
+    """'x is not in the vocabulary' and one button per suggestion that puts it in the box `key`.
+
+    With `in_list`, the box holds several words and a suggestion replaces only the unknown one.
+    """
+    st.warning(f"'{error.word}' is not in this run's vocabulary.", icon=":material/help:")
+    if error.suggestions:
+        st.caption("Did you mean:")
+        columns = st.columns(min(len(error.suggestions), 5))
+        for column, word in zip(columns, error.suggestions, strict=False):
+            if in_list:
+                column.button(
+                    word,
+                    key=state.scoped(key, "suggest", word),
+                    on_click=_replace_word,
+                    args=(key, error.word, word),
+                )
+            else:
+                column.button(
+                    word,
+                    key=state.scoped(key, "suggest", word),
+                    on_click=state.put,
+                    args=(key, word),
+                )
+    else:
+        st.caption("No similar word is in the vocabulary; the Map shows the most frequent words.")
