@@ -25,17 +25,19 @@ import platform
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
-
-import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
+from typing import TYPE_CHECKING, Any, Literal
 
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import EncodedCorpus
 from w2v_core.errors import RunFolderError
 from w2v_core.io_utils import atomic_write, atomic_write_json, read_json
 from w2v_core.vocab import Vocabulary
+
+if TYPE_CHECKING:
+    import torch
+
+# torch and safetensors are imported where checkpoints are read or written, not at module import:
+# the app's pages list runs and read metrics without paying torch's import time (~1 s).
 
 RunStatus = Literal["created", "running", "stopped", "finished", "failed"]
 FORMAT_VERSION = 1
@@ -48,6 +50,7 @@ def now_iso() -> str:
 
 def library_versions() -> dict[str, str]:
     import numpy
+    import torch
 
     versions = {"python": platform.python_version(), "torch": torch.__version__}
     versions["numpy"] = numpy.__version__
@@ -216,6 +219,8 @@ class RunFolder:
         self, epoch: int | str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
     ) -> Path:
         """Write `checkpoints/<label>.safetensors`, then its JSON sidecar (which marks it complete)."""
+        from safetensors.torch import save_file
+
         label = self.checkpoint_label(epoch)
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         target = self.checkpoint_dir / f"{label}.safetensors"
@@ -257,6 +262,8 @@ class RunFolder:
             raise RunFolderError(
                 f"Run '{self.path.name}' has no checkpoint '{label}' (epochs saved: {available})."
             )
+        from safetensors import safe_open
+
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             available = list(handle.keys())
             wanted = available if names is None else [k for k in available if k in names]

@@ -51,7 +51,9 @@ def available_stopword_languages() -> list[str]:
     languages = {"english"}
     # without NLTK's stopwords data, scikit-learn's English list still works
     with contextlib.suppress(CorpusError):
-        languages.update(name for name, _ in iter_nltk_files("stopwords") if name.isalpha())
+        languages.update(
+            name for name, _ in iter_nltk_files("stopwords") if name.isalpha() and name.islower()
+        )  # NLTK's folder also holds README
     return sorted(languages)
 
 
