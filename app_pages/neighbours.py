@@ -102,6 +102,6 @@ with tab_odd:
                 st.success(f"The odd one out: **{widgets.escape_markdown(odd)}**")
                 st.caption("It is the word least similar to the average of all the words.")
             except UnknownWordError as error:
-                widgets.unknown_word(error, state.NB_ODD)
+                widgets.unknown_word(error, state.NB_ODD, in_list=True)
     elif text.strip():
         st.caption("Give at least three words.")

@@ -28,9 +28,11 @@ presets = st.container(horizontal=True)
 if presets.button("Defaults", key=state.PREPROCESS_RESET, help="Settings that suit most corpora."):
     controls.load_preprocess_settings(preprocess.PreprocessConfig())
 if presets.button(
-    "The blog's settings",
+    "Strict cleaning (a-z, stems)",
     key=state.PREPROCESS_BLOG,
-    help="a-z only, English stop words and stems, min count 11: as in the blog post.",
+    help="Keeps only a-z, @ and #, drops English stop words, cuts words to their stems and "
+    "leaves out words seen fewer than 11 times: the settings of the word2vec blog post this app "
+    "grew from.",
 ):
     controls.load_preprocess_settings(preprocess.PreprocessConfig.blog())
 

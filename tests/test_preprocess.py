@@ -203,7 +203,7 @@ def test_english_stopwords_fall_back_to_scikit_learn_offline(no_nltk_data: Path)
     result = preprocess(data, PreprocessConfig(min_count=1), use_cache=False)
     assert result.vocab.words == ["cat", "dog", "mat", "sat"]
     assert result.stats.stopword_source == "scikit-learn"
-    assert any("scikit-learn" in w for w in result.stats.warnings)
+    assert any("built-in English list" in w for w in result.stats.warnings)
 
 
 def test_unknown_stemmer_language() -> None:

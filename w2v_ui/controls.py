@@ -179,7 +179,7 @@ def preprocess_controls(
             list(char_filter_help),
             key=k("char_filter"),
             format_func={
-                "blog": "a-z, @ and # only (the blog)",
+                "blog": "a-z, @ and # only",
                 "letters": "letters of any alphabet",
                 "none": "everything between spaces",
                 "custom": "my own pattern",

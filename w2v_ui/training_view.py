@@ -36,9 +36,9 @@ def progress_text(view: jobs.JobView) -> tuple[float, str]:
     latest = view.latest
     if view.status == "finished":
         return 1.0, f"Finished all {view.epochs_total} epochs"
-    if latest is None:
-        if view.active:
-            return 0.0, "Starting: loading the corpus and preparing the model…"
+    if latest is None and view.active:
+        return 0.0, "Starting: loading the corpus and preparing the model…"
+    if latest is None or not view.active:  # stopped or failed: what is saved, not the last report
         return view.epochs_done / max(
             view.epochs_total, 1
         ), f"{view.epochs_done} of {view.epochs_total} epochs done"

@@ -104,6 +104,9 @@ def sidebar_status() -> None:
         data_text = datasets.short_label(choice) if choice else "no data set chosen yet"
         st.markdown(f"**Data:** {escape_markdown(data_text)}")
         name = state.current_run()
+        picked = state.get(state.PICK_RUN)
+        if name is None and picked and runs.run_dir(picked) is not None:
+            name = picked  # a fresh tab exploring a run it did not start: show that run
         if name:
             from w2v_core.run_folder import RunFolder  # late: imports torch
 

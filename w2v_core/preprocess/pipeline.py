@@ -361,7 +361,7 @@ def _statistics(
         warnings.append(
             f"Only {corpus.n_tokens:,} tokens are left to train on. Word2vec learns from repetition: "
             "with this little text expect noisy neighbours that change from run to run. Use more "
-            "text, or lower min_count."
+            "text, or lower the minimum count (min_count) so rarer words are kept."
         )
     if len(vocab) < 100:
         warnings.append(
@@ -369,8 +369,9 @@ def _statistics(
         )
     if share < 0.25:
         warnings.append(
-            f"Only {share:.0%} of the words in the text were kept. Check the character filter (the "
-            "blog's keeps only a-z), the stopword list and min_count."
+            f"Only {share:.0%} of the words in the text were kept. Check the character filter "
+            "('a-z, @ and #' drops every accented or non-Latin letter), the stopword list and the "
+            "minimum count (min_count)."
         )
     dropped_documents = dataset.n_rows - corpus.n_documents
     if dropped_documents > 0.2 * dataset.n_rows:
@@ -386,13 +387,13 @@ def _statistics(
         )
     if config.max_vocab_size is not None and n_reaching_min_count > config.max_vocab_size:
         warnings.append(
-            f"{n_reaching_min_count - config.max_vocab_size:,} words reached min_count but were cut "
+            f"{n_reaching_min_count - config.max_vocab_size:,} words reached the minimum count but were cut "
             f"by the maximum vocabulary size ({config.max_vocab_size:,})."
         )
     if rules.stopword_source == "scikit-learn":
         warnings.append(
-            "NLTK's stopword lists are not on this computer, so scikit-learn's English list was "
-            "used (it differs slightly from NLTK's, which the blog used)."
+            "The full stopword lists (from NLTK) are not installed here, so a built-in English list "
+            "was used instead; it removes a few different words. This is fine for most purposes."
         )
     if dataset.encoding_report.invalid_bytes_replaced:
         warnings.append(dataset.encoding_report.describe())

@@ -196,7 +196,10 @@ def read_upload(
             "Hugging Face dataset (no size limit)."
         )
     if not data.strip():
-        raise SourceError(f"'{filename}' is empty.")
+        raise SourceError(
+            f"'{filename}' is empty (0 bytes). Choose a file that contains your text, or pick a "
+            "built-in corpus."
+        )
     if suffix not in UPLOAD_SUFFIXES:
         hint = " Save spreadsheets as .csv." if suffix in (".xlsx", ".xls", ".ods") else ""
         raise SourceError(
