@@ -184,7 +184,8 @@ def child_ours_direct(args: argparse.Namespace) -> None:
     with open(args.vectors, "w", encoding="utf-8") as handle:
         handle.write(f"{len(vocab)} {config.dim}\n")
         for word, row in zip(vocab.words, vectors):
-            handle.write(word + " " + " ".join(np.format_float_positional(x, 6) for x in row) + "\n")
+            numbers = " ".join(np.format_float_positional(x, 6) for x in row)
+            handle.write(f"{word} {numbers}\n")
     print(
         json.dumps(
             {
@@ -200,20 +201,16 @@ def child_ours_direct(args: argparse.Namespace) -> None:
 def ours_cli(args: argparse.Namespace, model: str, seed: int, workdir: Path, vectors: Path) -> dict:
     """Train and export through the CLI, as a user would; timings of both processes."""
     run_dir = workdir / f"run-{model}-{seed}"
-    train = run_measured(
-        [
-            sys.executable, "-m", "w2v_core", "train", "--corpus", str(args.corpus_path),
-            "--out", str(run_dir), "--model", model, "--dim", str(args.dim),
-            "--window", str(args.window), "--negative", str(args.negative),
-            "--sample", str(args.sample), "--min-count", str(args.min_count),
-            "--epochs", str(args.epochs), "--seed", str(seed), "--threads", str(args.threads),
-            "--device", "cpu", "--quiet",
-        ]  # fmt: skip
-    )
-    export = run_measured(
-        [sys.executable, "-m", "w2v_core", "export", str(run_dir), "--format", "word2vec",
-         "--out", str(vectors)]  # fmt: skip
-    )
+    options = {
+        "--corpus": args.corpus_path, "--out": run_dir, "--model": model, "--dim": args.dim,
+        "--window": args.window, "--negative": args.negative, "--sample": args.sample,
+        "--min-count": args.min_count, "--epochs": args.epochs, "--seed": seed,
+        "--threads": args.threads, "--device": "cpu",
+    }  # fmt: skip
+    cli = [sys.executable, "-m", "w2v_core"]
+    train = run_measured([*cli, "train", *flags(options), "--quiet"])
+    export_options = {"--format": "word2vec", "--out": vectors}
+    export = run_measured([*cli, "export", str(run_dir), *flags(export_options)])
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     epochs = [r for r in records if r.get("kind") == "epoch"]
     run_info = json.loads((run_dir / "run.json").read_text())
@@ -226,6 +223,11 @@ def ours_cli(args: argparse.Namespace, model: str, seed: int, workdir: Path, vec
         "engine": run_info.get("engine"),
         "device": run_info.get("device"),
     }
+
+
+def flags(options: dict) -> list[str]:
+    """{"--dim": 100} -> ["--dim", "100"]."""
+    return [text for name, value in options.items() for text in (name, str(value))]
 
 
 # ---- evaluation -------------------------------------------------------------------------------------
@@ -242,15 +244,21 @@ def evaluate(vectors: Path) -> dict:
 
 
 # ---- the benchmark ----------------------------------------------------------------------------------
-def child_command(args: argparse.Namespace, kind: str, model: str, seed: int, vectors: Path,
-                  gensim_mode: str = "corpus_file") -> list[str]:  # fmt: skip
-    return [
-        sys.executable, str(Path(__file__).resolve()), "--child", kind, "--corpus-path",
-        str(args.corpus_path), "--vectors", str(vectors), "--model", model, "--seed", str(seed),
-        "--epochs", str(args.epochs), "--threads", str(args.threads), "--dim", str(args.dim),
-        "--window", str(args.window), "--negative", str(args.negative), "--sample",
-        str(args.sample), "--min-count", str(args.min_count), "--gensim-mode", gensim_mode,
-    ]  # fmt: skip
+def child_command(
+    args: argparse.Namespace,
+    kind: str,
+    model: str,
+    seed: int,
+    vectors: Path,
+    gensim_mode: str = "corpus_file",
+) -> list[str]:
+    options = {
+        "--child": kind, "--corpus-path": args.corpus_path, "--vectors": vectors, "--model": model,
+        "--seed": seed, "--epochs": args.epochs, "--threads": args.threads, "--dim": args.dim,
+        "--window": args.window, "--negative": args.negative, "--sample": args.sample,
+        "--min-count": args.min_count, "--gensim-mode": gensim_mode,
+    }  # fmt: skip
+    return [sys.executable, str(Path(__file__).resolve()), *flags(options)]
 
 
 def one_run(args, implementation: str, model: str, seed: int, workdir: Path) -> dict:
@@ -307,9 +315,9 @@ def compile_times(args, workdir: Path) -> dict:
 def format_table(results: list[dict], implementations: list[str]) -> str:
     """Markdown table: mean over seeds (± half the range when several), ratio to each gensim row."""
     lines = [
-        "| model | implementation | seeds | process wall s | train s | words/s | ours/this "
-        "| peak RSS MB | WordSim-353 | SimLex-999 | analogy |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | implementation | seeds | process wall s | process CPU s | train s | words/s "
+        "| ours/gensim | peak RSS MB | WordSim-353 | SimLex-999 | analogy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     ours_name = next(i for i in implementations if i.startswith("ours"))
     for model in dict.fromkeys(r["model"] for r in results):
@@ -328,10 +336,10 @@ def format_table(results: list[dict], implementations: list[str]) -> str:
                 return text
 
             speed = _mean([r["words_per_second"] for r in group])
-            ratio = "-" if implementation == ours_name else f"{ours_speed / speed:.2f}x"
+            ratio = "-" if implementation.startswith("ours") else f"{ours_speed / speed:.2f}x"
             lines.append(
                 f"| {model} | {implementation} | {len(group)} | {cell('wall_seconds', 1)} "
-                f"| {cell('train_seconds', 1)} | {speed:,.0f} | {ratio} "
+                f"| {cell('cpu_seconds', 1)} | {cell('train_seconds', 1)} | {speed:,.0f} | {ratio} "
                 f"| {cell('peak_rss_mb', 0)} | {cell('wordsim353', 3)} | {cell('simlex999', 3)} "
                 f"| {cell('analogy', 3)} |"
             )

@@ -21,6 +21,7 @@ from w2v_core.backends.fused_cpu import (
     chunk_bounds,
     chunk_words,
     corpus_segments,
+    vector_length_marker,
 )
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import EncodedCorpus, build_from_text_file
@@ -98,6 +99,13 @@ def test_segments_split_long_documents_and_chunks_group_segments():
     assert starts.tolist() == [0, 3, 13, 23, 25, 26]
     # segment starts 0, 3 | 13 | 23, 25 fall in blocks 0, 0 | 1 | 2, 2 of 10 positions
     assert chunk_bounds(starts, 10).tolist() == [0, 2, 3, 5]
+
+
+def test_vector_length_marker_encodes_any_allowed_dimension():
+    for dim in (1, 16, 100, 300, 2048):
+        blocks, rest = vector_length_marker(dim)
+        assert 16 * len(blocks) + len(rest) == dim
+        assert len(blocks) < 1000 and len(rest) < 16  # numba refuses tuples of 1000 or more
 
 
 def test_costly_settings_get_smaller_chunks():
@@ -258,6 +266,15 @@ def test_every_corpus_word_is_reported_once_per_epoch(lee_corpus_path):
     assert engine.run_epoch(constant_lr_context(0, 0.025, results))
     assert len(results) == engine.n_chunks > 1
     assert sum(r.words_done for r in results) == corpus.n_tokens
+
+
+def test_each_epoch_visits_every_chunk_once_in_an_order_drawn_from_its_seed(lee_corpus_path):
+    vocab, corpus, config = lee_setup(lee_corpus_path)
+    engine = new_engine(config, vocab.counts, corpus)
+    first, again, other = engine.chunk_order(11), engine.chunk_order(11), engine.chunk_order(12)
+    assert sorted(first.tolist()) == list(range(engine.n_chunks))
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, other)
 
 
 def test_stop_request_ends_the_epoch_within_a_second(lee_corpus_path):

@@ -27,9 +27,10 @@ One epoch, step by step (the same steps as word2vec.c and gensim):
   same).
 
 Speed (see docs/benchmarks/training.md): the vector length is a compile-time constant of the kernel
-(passed as the length of a tuple of zeros), so the D-loops compile to straight-line AVX code without
-remainder loops; noise words are drawn from an alias table in O(1) one centre ahead and their rows are
-prefetched; all 1 + negative scores of a pair are computed before any update so they overlap.
+(passed as the lengths of tuples of zeros, `vector_length_marker`), so the D-loops compile to
+straight-line AVX code without remainder loops; noise words are drawn from an alias table in O(1) one
+centre ahead and their rows are prefetched; all 1 + negative scores of a pair are computed before any
+update so they overlap; word ids are unsigned so indexing needs no negative-index checks.
 
 The loss reported is the true negative-sampling loss -log σ(positive) - Σ log σ(-noise), summed per
 positive pair (skip-gram) or per centre (CBOW) before that example's update. (gensim's running loss
@@ -170,14 +171,29 @@ def chunk_bounds(segment_starts: np.ndarray, words: int) -> np.ndarray:
     return np.concatenate([[0], new_chunk, [n_segments]]).astype(np.int64)
 
 
+_MARKER_BLOCK = 16
+
+
+def vector_length_marker(dim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The vector length as a type numba compiles into the kernel: D // 16 zeros, then D % 16 zeros.
+
+    numba specialises a function on the types of its arguments, and a tuple's type includes its
+    length, so the kernel knows D at compile time and every D-loop compiles to straight-line vector
+    code without a remainder loop. Two short tuples rather than one of length D, because numba refuses
+    tuples of 1000 elements or more.
+    """
+    return (0,) * (dim // _MARKER_BLOCK), (0,) * (dim % _MARKER_BLOCK)
+
+
 # ---- compiled helpers -------------------------------------------------------------------------------
 @intrinsic
 def _prefetch_row(typingctx, array, row, dim_marker):
     """Ask the CPU to bring row `row` of a (V, D) float32 array into L1 cache (llvm.prefetch).
 
-    A hint only: it never faults and changes no value. D comes from `dim_marker`'s length.
+    A hint only: it never faults and changes no value. D comes from `dim_marker` (see `vector_length_marker`).
     """
-    row_bytes = 4 * dim_marker.count
+    blocks, rest = dim_marker.types
+    row_bytes = 4 * (_MARKER_BLOCK * len(blocks) + len(rest))
     offsets = list(range(0, row_bytes, 64)) + [row_bytes - 4]  # every cache line the row touches
     sig = types.void(array, row, dim_marker)
 
@@ -221,8 +237,8 @@ def _draw_noise(bits, alias, vocab_size):  # pragma: no cover - compiled
     cell = ((bits >> _U32) * np.uint64(vocab_size)) >> _U32
     entry = alias[cell]
     if (bits & _LOW32) < (entry & _LOW32):
-        return np.int64(cell)
-    return np.int64(entry >> _U32)
+        return cell
+    return entry >> _U32
 
 
 @njit(inline="always")
@@ -248,7 +264,7 @@ def _subsample(token_ids, start, stop, keep_threshold, kept, state):  # pragma: 
     """Copy the tokens of [start, stop) that survive subsampling into `kept`; returns (count, state)."""
     n = 0
     for p in range(start, stop):
-        word = token_ids[p]
+        word = np.uint64(token_ids[p])
         state, bits = _splitmix64(state)
         if (bits >> _U32) < keep_threshold[word]:
             kept[n] = word
@@ -275,10 +291,10 @@ def _skipgram_chunk(
     lr_end,  # learning rate at the chunk's first and last word
     seed,
     chunk_index,
-    dim_marker,  # tuple of D zeros: makes D a compile-time constant
+    dim_marker,  # makes D a compile-time constant, see `vector_length_marker`
 ):  # pragma: no cover - compiled
     """Skip-gram on one chunk; returns (loss sum, number of positive pairs)."""
-    dim = len(dim_marker)
+    dim = _MARKER_BLOCK * len(dim_marker[0]) + len(dim_marker[1])
     vocab_size = syn0.shape[0]
     state = _chunk_state(seed, chunk_index)
     chunk_start = segment_starts[seg_first]
@@ -286,11 +302,12 @@ def _skipgram_chunk(
     longest = 0
     for s in range(seg_first, seg_last):
         longest = max(longest, segment_starts[s + 1] - segment_starts[s])
-    kept = np.empty(longest, np.int64)
+    kept = np.empty(longest, np.uint64)  # word ids; unsigned indices skip wraparound checks
     work = np.empty(dim, np.float32)  # accumulated gradient of the context's input vector
-    noise = np.empty((2, 2 * window * negative), np.int64)  # this centre's draws and the next one's
+    # noise words of this centre's pairs and of the next centre's (drawn early to prefetch their rows)
+    noise = np.empty((2, 2 * window * negative), np.uint64)
     reach = np.empty(2, np.int64)  # effective window of this centre and the next
-    targets = np.empty(negative + 1, np.int64)
+    targets = np.empty(negative + 1, np.uint64)
     grads = np.empty(negative + 1, np.float32)
     loss_sum = 0.0
     pairs = 0
@@ -383,7 +400,7 @@ def _cbow_chunk(
 
     Returns (loss sum, number of centres that had at least one context word).
     """
-    dim = len(dim_marker)
+    dim = _MARKER_BLOCK * len(dim_marker[0]) + len(dim_marker[1])
     vocab_size = syn0.shape[0]
     state = _chunk_state(seed, chunk_index)
     chunk_start = segment_starts[seg_first]
@@ -391,12 +408,12 @@ def _cbow_chunk(
     longest = 0
     for s in range(seg_first, seg_last):
         longest = max(longest, segment_starts[s + 1] - segment_starts[s])
-    kept = np.empty(longest, np.int64)
+    kept = np.empty(longest, np.uint64)  # word ids; unsigned indices skip wraparound checks
     hidden = np.empty(dim, np.float32)  # mean of the context input vectors
     work = np.empty(dim, np.float32)  # gradient of `hidden`, added to every context word
-    noise = np.empty((2, negative), np.int64)
+    noise = np.empty((2, negative), np.uint64)
     reach = np.empty(2, np.int64)
-    targets = np.empty(negative + 1, np.int64)
+    targets = np.empty(negative + 1, np.uint64)
     grads = np.empty(negative + 1, np.float32)
     loss_sum = 0.0
     centres = 0
@@ -520,9 +537,10 @@ class FusedCpuEngine:
         self._keep_threshold = np.round(keep * 2.0**32).astype(np.uint64)  # (V,) in [0, 2**32]
         self._alias = alias_table(noise_distribution(counts, config.ns_exponent))  # (V,)
         self._sigmoid_table, self._log_table = score_tables()
-        self._dim_marker = (0,) * config.dim
+        self._dim_marker = vector_length_marker(config.dim)
         self._kernel = _skipgram_chunk if config.model == "skipgram" else _cbow_chunk
-        self._run_chunk(0, 0, 0, 0.0, 0.0, 0)  # compile, or load numba's cache, before timing starts
+        # Compile, or load numba's on-disk cache, now rather than inside the first epoch's timing.
+        self._run_chunk(0, 0, 0, 0.0, 0.0, 0)
 
     @staticmethod
     def supports(config: TrainConfig, device: torch.device | str) -> bool:
