@@ -11,13 +11,7 @@ widgets.page_intro(
     "metrics, every saved epoch): unzipped into another server's runs folder, it opens there.",
     "Files are prepared when you click, so large vocabularies may take a few seconds.",
 )
-picked = widgets.explore_header()
-if picked is None:
-    st.stop()
-run_name, epoch, kind = picked
-emb = widgets.run_or_stop(
-    "loading the vectors", loaders.embeddings, run_name, epoch, kind, spinner="Loading the vectors…"
-)
+run_name, epoch, kind, emb = widgets.explored_embeddings()
 stem = downloads.file_stem(run_name, epoch, kind)
 st.caption(
     f"{len(emb):,} words × {emb.vector_size} dimensions, {widgets.epoch_label(epoch)}, "

@@ -12,13 +12,7 @@ widgets.page_intro(
     "Click a dot to list its nearest neighbours, search to find words, colour by cluster or frequency.",
     "Next: ask precise questions on Neighbours, or see how the map formed on Compare epochs.",
 )
-picked = widgets.explore_header()
-if picked is None:
-    st.stop()
-run_name, epoch, kind = picked
-emb = widgets.run_or_stop(
-    "loading the vectors", loaders.embeddings, run_name, epoch, kind, spinner="Loading the vectors…"
-)
+run_name, epoch, kind, emb = widgets.explored_embeddings()
 if warning := queries.undertrained_warning(emb):
     st.warning(warning, icon=":material/warning:")
 

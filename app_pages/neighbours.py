@@ -3,7 +3,7 @@
 import streamlit as st
 
 from w2v_core.errors import UnknownWordError
-from w2v_ui import loaders, queries, state, widgets
+from w2v_ui import queries, state, widgets
 
 widgets.page_intro(
     "Neighbours",
@@ -12,14 +12,7 @@ widgets.page_intro(
     "Closeness is cosine similarity: 1 means the same direction, 0 unrelated. Next: see how these "
     "neighbours formed over training on Compare epochs.",
 )
-picked = widgets.explore_header()
-if picked is None:
-    st.stop()
-run_name, epoch, kind = picked
-
-emb = widgets.run_or_stop(
-    "loading the vectors", loaders.embeddings, run_name, epoch, kind, spinner="Loading the vectors…"
-)
+run_name, epoch, kind, emb = widgets.explored_embeddings()
 if warning := queries.undertrained_warning(emb):
     st.warning(warning, icon=":material/warning:")
 

@@ -249,6 +249,29 @@ def explore_header() -> tuple[str, int | str, str] | None:
     return run_name, epoch, kind
 
 
+def explored_embeddings():
+    """The explore pages' common start: the run / epoch / vector pickers, then those vectors loaded.
+
+    Returns (run name, epoch, vector kind, Embeddings); stops the page after an empty state or a plain
+    error message when there is nothing to explore.
+    """
+    from w2v_ui import loaders  # loaders imports the core; keep this module light to import
+
+    picked = explore_header()
+    if picked is None:
+        st.stop()
+    run_name, epoch, kind = picked
+    emb = run_or_stop(
+        "loading the vectors",
+        loaders.embeddings,
+        run_name,
+        epoch,
+        kind,
+        spinner="Loading the vectors…",
+    )
+    return run_name, epoch, kind, emb
+
+
 def run_or_stop(while_doing: str, func, *args, spinner: str | None = None, **kwargs):
     """`func(*args, **kwargs)`, or show what went wrong (as `friendly_errors`) and stop the page."""
     try:
