@@ -237,6 +237,9 @@ class BatchedTorchEngine:
             targets.reshape(-1),
             (lr * g[..., None] * h[:, None, :]).reshape(-1, h.shape[1]),
         )
+        # The exact gradient of the mean: each context word gets 1/n of the error. word2vec.c,
+        # gensim and the fused engine give each the whole error; summed over a batch of stale
+        # updates that diverged on a 16-word corpus, so the batched engine keeps the exact share.
         spread = (lr * grad_h / n_context)[:, None, :] * maskf[..., None]  # (B, 2W, D)
         add_rows(self.input, contexts[mask], spread[mask])
         loss = -F.logsigmoid(scores[:, 0]).sum() - F.logsigmoid(-scores[:, 1:]).sum()
