@@ -11,7 +11,7 @@ Leaves out: tokenisation and filtering (`w2v_core.preprocess`), and pair generat
 
 from __future__ import annotations
 
-from collections import Counter
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,22 +132,45 @@ def read_text_documents(path: str | Path) -> Iterator[list[str]]:
 def build_from_text_file(
     path: str | Path, min_count: int = 5, max_vocab_size: int | None = None
 ) -> tuple[Vocabulary, EncodedCorpus]:
-    """Read a plain-text corpus file (one document per line) and encode it.
+    """Read a plain-text corpus file (one document per line) and encode it, in one pass.
 
+    Each token gets a provisional id in order of first appearance; counting and the final remap to
+    vocabulary ids are then numpy operations, so the text is read and looked up only once. The
+    result equals `Vocabulary.from_counts` followed by `encode_documents`.
     Raises `CorpusError` with a plain explanation when the file is empty or when no word reaches
     `min_count`.
     """
-    counter: Counter[str] = Counter()
+    provisional: dict[str, int] = {}
+    flat = array("i")  # provisional ids of every token, documents back to back
+    lengths: list[int] = []
     for tokens in read_text_documents(path):
-        counter.update(tokens)
-    if not counter:
+        flat.extend([provisional.setdefault(token, len(provisional)) for token in tokens])
+        lengths.append(len(tokens))
+    if not provisional:
         raise CorpusError(f"The corpus file '{Path(path).name}' holds no words.")
-    vocab = Vocabulary.from_counts(counter, min_count=min_count, max_size=max_vocab_size)
+    provisional_ids = np.frombuffer(flat, dtype=np.int32)  # (N,)
+    counts = np.bincount(provisional_ids, minlength=len(provisional))  # (types,)
+    vocab = Vocabulary.from_counts(
+        dict(zip(provisional, counts.tolist())), min_count=min_count, max_size=max_vocab_size
+    )
     if len(vocab) == 0:
-        best = counter.most_common(1)[0][1]
         raise CorpusError(
             f"No word occurs at least min_count={min_count} times (the most frequent occurs "
-            f"{best} times). Lower min_count or use a larger corpus."
+            f"{int(counts.max())} times). Lower min_count or use a larger corpus."
         )
-    corpus = encode_documents(read_text_documents(path), vocab)
+    to_vocab_id = np.full(len(provisional), -1, dtype=np.int64)  # (types,)
+    to_vocab_id[[provisional[word] for word in vocab.words]] = np.arange(len(vocab))
+    vocab_ids = to_vocab_id[provisional_ids]  # (N,), -1 for words under the cut-off
+    doc_of_token = np.repeat(np.arange(len(lengths)), lengths)  # (N,)
+    known = vocab_ids >= 0
+    known_per_doc = np.bincount(doc_of_token[known], minlength=len(lengths))  # (D_in,)
+    trainable = known_per_doc >= 2  # as encode_documents: fewer than two words give no pair
+    keep = known & trainable[doc_of_token]
+    doc_offsets = np.zeros(int(trainable.sum()) + 1, dtype=np.int64)
+    np.cumsum(known_per_doc[trainable], out=doc_offsets[1:])
+    corpus = EncodedCorpus(
+        vocab_ids[keep].astype(np.int32),
+        doc_offsets,
+        np.flatnonzero(trainable).astype(np.int64),
+    )
     return vocab, corpus
