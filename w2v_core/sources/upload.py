@@ -143,7 +143,10 @@ def _guess_encoding(data: bytes) -> str | None:
 def _refuse_binary(sample: bytes, filename: str) -> None:
     for magic, what in _MAGIC:
         if sample.startswith(magic):
-            raise SourceError(f"'{filename}' is {what}, not plain text.")
+            raise SourceError(
+                f"'{filename}' is {what}, not plain text. Upload text saved as .txt, or a table "
+                "saved as .csv."
+            )
     controls = sum(sample.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)) if b != 27)
     if b"\x00" in sample or (sample and controls > 0.1 * len(sample)):
         raise SourceError(
