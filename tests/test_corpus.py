@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from w2v_core.corpus import EncodedCorpus, build_from_text_file, encode_documents
+from w2v_core.corpus import (
+    EncodedCorpus,
+    build_from_text_file,
+    encode_documents,
+    encode_tokens,
+    provisional_ids,
+)
 from w2v_core.errors import CorpusError
 from w2v_core.vocab import Vocabulary
 
@@ -66,3 +72,54 @@ def test_invalid_utf8_is_replaced_not_fatal(tmp_path):
     path.write_bytes(b"caf\xe9 ok ok\ncaf\xe9 ok\n")
     vocab, _ = build_from_text_file(path, min_count=2)
     assert "ok" in vocab and "caf\ufffd" in vocab
+
+
+def test_encode_tokens_worked_by_hand():
+    """words = [a, x, b, c]; docs (by provisional id) [0 1 2] [1] [3 3 0]; vocab {a: 0, c: 1}.
+
+    doc 0 -> a (x and b unknown): one token, dropped; doc 1 -> nothing, dropped;
+    doc 2 -> c c a = ids 1 1 0, kept as the only document, from row 2.
+    """
+    vocab = Vocabulary(["a", "c"], [2, 2])
+    corpus = encode_tokens(
+        ["a", "x", "b", "c"], np.array([0, 1, 2, 1, 3, 3, 0]), np.array([3, 1, 3]), vocab
+    )
+    assert corpus.token_ids.tolist() == [1, 1, 0]
+    assert corpus.doc_offsets.tolist() == [0, 3]
+    assert corpus.source_rows.tolist() == [2]
+
+
+def test_provisional_ids_number_tokens_in_first_seen_order():
+    words, ids, lengths = provisional_ids([["b", "a", "b"], [], ["c", "a"]])
+    assert words == ["b", "a", "c"]
+    assert ids.tolist() == [0, 1, 0, 2, 1]
+    assert lengths.tolist() == [3, 0, 2]
+
+
+def test_every_path_encodes_the_same_text_the_same_way(lee_corpus_path, tmp_path):
+    """The text-file reader, `encode_documents` and the preprocessing pipeline (splitting at spaces
+    only) share one encoder, so the same text gives the same vocabulary and corpus."""
+    from w2v_core.preprocess import PreprocessConfig, preprocess
+    from w2v_core.sources import load_file
+
+    lines = lee_corpus_path.read_text(encoding="utf-8").splitlines()
+    lines = [line for line in lines if line.strip()] + ["lonely", "the"]  # one-word docs: dropped
+    path = tmp_path / "lee.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    from_file = build_from_text_file(path, min_count=5)
+    documents = [line.split() for line in lines]
+    vocab = Vocabulary.from_documents(documents, min_count=5)
+    from_lists = (vocab, encode_documents(documents, vocab))
+    whitespace_only = PreprocessConfig(
+        lowercase=False, char_filter="none", max_token_length=None, stopwords_language=None
+    )
+    result = preprocess(load_file(path), whitespace_only, use_cache=False)
+    from_pipeline = (result.vocab, result.corpus)
+
+    for other_vocab, other in (from_lists, from_pipeline):
+        assert other_vocab == from_file[0]
+        assert np.array_equal(other.token_ids, from_file[1].token_ids)
+        assert np.array_equal(other.doc_offsets, from_file[1].doc_offsets)
+        assert np.array_equal(other.source_rows, from_file[1].source_rows)
+    assert from_file[1].n_documents == len(lines) - 2

@@ -1,8 +1,9 @@
 """Encoded corpus: every document's token ids in one flat array, plus document offsets.
 
-Owns: turning token lists into ids (`encode_documents`), reading a plain-text corpus file (one document
-per line, tokens separated by whitespace), and saving/loading the encoded form (`corpus.npz`, plain
-arrays, never pickled). Document `i` is `token_ids[doc_offsets[i]:doc_offsets[i + 1]]`; training
+Owns: the one encoder every corpus goes through (`provisional_ids` -> `vocabulary_from_tokens` ->
+`encode_tokens`; used by the preprocessing pipeline, plain-text corpus files and `encode_documents`),
+reading a plain-text corpus file (one document per line, tokens separated by whitespace), and
+saving/loading the encoded form (`corpus.npz`, plain arrays, never pickled). Document `i` is `token_ids[doc_offsets[i]:doc_offsets[i + 1]]`; training
 windows never cross these boundaries. `source_rows[i]` is the row of the original data set that
 document `i` came from, so labels and metadata stay aligned after empty documents are dropped.
 Leaves out: tokenisation and filtering (`w2v_core.preprocess`), and pair generation
@@ -12,6 +13,7 @@ Leaves out: tokenisation and filtering (`w2v_core.preprocess`), and pair generat
 from __future__ import annotations
 
 from array import array
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,29 +87,82 @@ class EncodedCorpus:
             )
 
 
+# ---- the one encoder ---------------------------------------------------------------------------------
+# Every corpus (the preprocessing pipeline, plain-text corpus files, lists of token lists) is encoded
+# the same way: each distinct token gets a provisional id in order of first appearance, counting and
+# the remap to vocabulary ids are numpy operations, and `encode_tokens` applies the rules below.
+def provisional_ids(
+    documents: Iterable[Sequence[str]],
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(distinct tokens in first-seen order, (N,) int32 ids into them, (D,) int64 tokens per doc).
+
+    One dictionary look-up per token, done in C: the hot loop of reading any corpus.
+    """
+    index: defaultdict[str, int] = defaultdict()
+    index.default_factory = index.__len__  # a new token gets the next id
+    lookup = index.__getitem__
+    ids = array("i")
+    lengths = array("q")
+    for tokens in documents:
+        lengths.append(len(tokens))
+        ids.extend(map(lookup, tokens))
+    return (
+        list(index),
+        np.frombuffer(ids, dtype=np.int32) if len(ids) else np.zeros(0, np.int32),
+        np.frombuffer(lengths, dtype=np.int64) if len(lengths) else np.zeros(0, np.int64),
+    )
+
+
+def vocabulary_from_tokens(
+    words: Sequence[str], counts: np.ndarray, min_count: int, max_vocab_size: int | None
+) -> Vocabulary:
+    """`Vocabulary.from_counts` over (word, count) pairs; `CorpusError` when no word is left."""
+    vocab = Vocabulary.from_counts(
+        dict(zip(words, counts.tolist(), strict=True)), min_count=min_count, max_size=max_vocab_size
+    )
+    if len(vocab) == 0:
+        most = int(counts.max()) if len(counts) else 0
+        raise CorpusError(
+            f"No word occurs at least min_count={min_count} times (the most frequent occurs "
+            f"{most} times). Lower min_count or use more text."
+        )
+    return vocab
+
+
+def encode_tokens(
+    words: Sequence[str],
+    token_ids: np.ndarray,
+    doc_lengths: np.ndarray,
+    vocab: Vocabulary,
+    keep_empty: bool = False,
+) -> EncodedCorpus:
+    """Encode documents given as provisional ids into `words` (see `provisional_ids`).
+
+    The rules of every corpus: tokens not in `vocab` are dropped; documents left with fewer than two
+    tokens cannot give a training pair and are dropped unless `keep_empty` is true; `source_rows`
+    remembers which input document each kept one is.
+    """
+    to_vocab = np.fromiter((vocab.get_id(w) for w in words), dtype=np.int64, count=len(words))
+    ids = to_vocab[token_ids] if len(token_ids) else np.zeros(0, np.int64)  # (N,), -1: not in vocab
+    known = ids >= 0
+    doc_of_token = np.repeat(np.arange(len(doc_lengths)), doc_lengths)  # (N,)
+    known_per_doc = np.bincount(doc_of_token[known], minlength=len(doc_lengths))  # (D_in,)
+    # fewer than two words give no training pair
+    kept_docs = np.ones(len(doc_lengths), dtype=bool) if keep_empty else known_per_doc >= 2
+    keep = known & kept_docs[doc_of_token]
+    doc_offsets = np.zeros(int(kept_docs.sum()) + 1, dtype=np.int64)
+    np.cumsum(known_per_doc[kept_docs], out=doc_offsets[1:])
+    return EncodedCorpus(
+        ids[keep].astype(np.int32), doc_offsets, np.flatnonzero(kept_docs).astype(np.int64)
+    )
+
+
 def encode_documents(
     documents: Iterable[Sequence[str]], vocab: Vocabulary, keep_empty: bool = False
 ) -> EncodedCorpus:
-    """Map tokens to ids, dropping tokens not in `vocab`.
-
-    Documents left with fewer than two tokens cannot give a training pair and are dropped unless
-    `keep_empty` is true; `source_rows` remembers where each kept document came from.
-    """
-    lookup = vocab.get_id
-    chunks: list[np.ndarray] = []
-    lengths: list[int] = []
-    rows: list[int] = []
-    for row, tokens in enumerate(documents):
-        ids = np.fromiter((i for i in map(lookup, tokens) if i >= 0), dtype=np.int32)
-        if len(ids) < 2 and not keep_empty:
-            continue
-        chunks.append(ids)
-        lengths.append(len(ids))
-        rows.append(row)
-    token_ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
-    doc_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=doc_offsets[1:])
-    return EncodedCorpus(token_ids, doc_offsets, np.asarray(rows, dtype=np.int64))
+    """Map each document's tokens to ids with the rules of `encode_tokens`."""
+    words, token_ids, doc_lengths = provisional_ids(documents)
+    return encode_tokens(words, token_ids, doc_lengths, vocab, keep_empty)
 
 
 def read_text_documents(path: str | Path) -> Iterator[list[str]]:
@@ -134,43 +189,14 @@ def build_from_text_file(
 ) -> tuple[Vocabulary, EncodedCorpus]:
     """Read a plain-text corpus file (one document per line) and encode it, in one pass.
 
-    Each token gets a provisional id in order of first appearance; counting and the final remap to
-    vocabulary ids are then numpy operations, so the text is read and looked up only once. The
-    result equals `Vocabulary.from_counts` followed by `encode_documents`.
+    The text is read and looked up once (`provisional_ids`); the result equals
+    `Vocabulary.from_counts` followed by `encode_documents`.
     Raises `CorpusError` with a plain explanation when the file is empty or when no word reaches
     `min_count`.
     """
-    provisional: dict[str, int] = {}
-    flat = array("i")  # provisional ids of every token, documents back to back
-    lengths: list[int] = []
-    for tokens in read_text_documents(path):
-        flat.extend([provisional.setdefault(token, len(provisional)) for token in tokens])
-        lengths.append(len(tokens))
-    if not provisional:
+    words, token_ids, doc_lengths = provisional_ids(read_text_documents(path))
+    if not words:
         raise CorpusError(f"The corpus file '{Path(path).name}' holds no words.")
-    provisional_ids = np.frombuffer(flat, dtype=np.int32)  # (N,)
-    counts = np.bincount(provisional_ids, minlength=len(provisional))  # (types,)
-    vocab = Vocabulary.from_counts(
-        dict(zip(provisional, counts.tolist())), min_count=min_count, max_size=max_vocab_size
-    )
-    if len(vocab) == 0:
-        raise CorpusError(
-            f"No word occurs at least min_count={min_count} times (the most frequent occurs "
-            f"{int(counts.max())} times). Lower min_count or use a larger corpus."
-        )
-    to_vocab_id = np.full(len(provisional), -1, dtype=np.int64)  # (types,)
-    to_vocab_id[[provisional[word] for word in vocab.words]] = np.arange(len(vocab))
-    vocab_ids = to_vocab_id[provisional_ids]  # (N,), -1 for words under the cut-off
-    doc_of_token = np.repeat(np.arange(len(lengths)), lengths)  # (N,)
-    known = vocab_ids >= 0
-    known_per_doc = np.bincount(doc_of_token[known], minlength=len(lengths))  # (D_in,)
-    trainable = known_per_doc >= 2  # as encode_documents: fewer than two words give no pair
-    keep = known & trainable[doc_of_token]
-    doc_offsets = np.zeros(int(trainable.sum()) + 1, dtype=np.int64)
-    np.cumsum(known_per_doc[trainable], out=doc_offsets[1:])
-    corpus = EncodedCorpus(
-        vocab_ids[keep].astype(np.int32),
-        doc_offsets,
-        np.flatnonzero(trainable).astype(np.int64),
-    )
-    return vocab, corpus
+    counts = np.bincount(token_ids, minlength=len(words))  # (types,)
+    vocab = vocabulary_from_tokens(words, counts, min_count, max_vocab_size)
+    return vocab, encode_tokens(words, token_ids, doc_lengths, vocab)

@@ -8,7 +8,6 @@ rare-word cut-off, encoding, statistics, examples, progress reports, and using t
 from __future__ import annotations
 
 import time
-from array import array
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from w2v_core.corpus import EncodedCorpus
+from w2v_core.corpus import EncodedCorpus, encode_tokens, provisional_ids, vocabulary_from_tokens
 from w2v_core.errors import ConfigError, CorpusError
 from w2v_core.preprocess import cache
 from w2v_core.preprocess.config import PreprocessConfig
@@ -47,24 +46,8 @@ class _Batch:
 
 
 def _split_batch(splitter: Splitter, texts: list[str]) -> _Batch:
-    index: defaultdict[str, int] = defaultdict()
-    index.default_factory = index.__len__  # a new word gets the next id: one C-level call per token
-    lookup = index.__getitem__
-    ids = array("i")
-    lengths = array("q")
-    n_words = 0
-    split = splitter.split
-    for text in texts:
-        n_words += len(text.split())
-        tokens = split(text)
-        lengths.append(len(tokens))
-        ids.extend(map(lookup, tokens))
-    return _Batch(
-        words=list(index),
-        token_ids=np.frombuffer(ids, dtype=np.int32) if len(ids) else np.zeros(0, np.int32),
-        lengths=np.frombuffer(lengths, dtype=np.int64) if len(lengths) else np.zeros(0, np.int64),
-        n_words=n_words,
-    )
+    words, token_ids, lengths = provisional_ids(map(splitter.split, texts))
+    return _Batch(words, token_ids, lengths, n_words=sum(len(text.split()) for text in texts))
 
 
 def preprocess(
@@ -291,43 +274,28 @@ def _assemble(
     final_words = list(final_index)
     token_ids = np.asarray(to_final, dtype=np.int64)[token_ids]
     final_counts = np.bincount(token_ids, minlength=len(final_words))
-    vocab = Vocabulary.from_counts(
-        dict(zip(final_words, final_counts.tolist(), strict=True)),
-        config.min_count,
-        config.max_vocab_size,
+    vocab = vocabulary_from_tokens(
+        final_words, final_counts, config.min_count, config.max_vocab_size
     )
-    if len(vocab) == 0:
-        raise CorpusError(
-            f"No word occurs at least min_count={config.min_count} times (the most frequent occurs "
-            f"{int(final_counts.max())} times). Lower min_count or use more text."
-        )
 
     report(0.92, "Encoding the corpus...")
-    to_vocab = np.fromiter(
-        (vocab.get_id(w) for w in final_words), dtype=np.int64, count=len(final_words)
-    )
-    ids = to_vocab[token_ids]
-    in_vocab = ids >= 0
+    corpus = encode_tokens(final_words, token_ids, doc_lengths, vocab)
+    n_in_vocab = int(vocab.counts.sum())  # the vocabulary's counts are its words' corpus counts
     n_reaching_min_count = int(np.count_nonzero(final_counts >= config.min_count))
     removed["rare (below min_count)"] = int(final_counts[final_counts < config.min_count].sum())
-    removed["beyond max_vocab_size"] = int((~in_vocab).sum()) - removed["rare (below min_count)"]
-    doc_lengths = segment_sums(in_vocab, doc_lengths)
-    ids = ids[in_vocab]
-    stages.append((f"after the rare-word cut-off (min_count={config.min_count})", len(ids)))
-    keep_doc = doc_lengths >= 2
-    token_ids_final = ids[np.repeat(keep_doc, doc_lengths)].astype(np.int32)
-    removed["in documents with fewer than two tokens"] = len(ids) - len(token_ids_final)
-    stages.append(
-        ("in documents with at least two tokens (what the model trains on)", len(token_ids_final))
+    removed["beyond max_vocab_size"] = (
+        len(token_ids) - n_in_vocab - removed["rare (below min_count)"]
     )
-    if not keep_doc.any():
+    stages.append((f"after the rare-word cut-off (min_count={config.min_count})", n_in_vocab))
+    removed["in documents with fewer than two tokens"] = n_in_vocab - corpus.n_tokens
+    stages.append(
+        ("in documents with at least two tokens (what the model trains on)", corpus.n_tokens)
+    )
+    if corpus.n_documents == 0:
         raise CorpusError(
             "No document has two or more words left after the filters and the rare-word cut-off, "
             "so there is nothing to train on. Lower min_count or loosen the filters."
         )
-    offsets = np.zeros(int(keep_doc.sum()) + 1, dtype=np.int64)
-    np.cumsum(doc_lengths[keep_doc], out=offsets[1:])
-    corpus = EncodedCorpus(token_ids_final, offsets, np.flatnonzero(keep_doc).astype(np.int64))
 
     stats = _statistics(
         corpus, vocab, final_counts, dataset, config, rules, n_words, len(words), stages, removed,
