@@ -25,6 +25,10 @@ class SourceError(CorpusError):
     """A data source cannot be loaded: unknown corpus, offline Hub, unreadable or oversized upload."""
 
 
+class DataChangedError(SourceError):
+    """The data a run was made from is still there, but its text differs (another fingerprint)."""
+
+
 class TrainingDivergedError(W2VError, RuntimeError):
     """The loss became NaN or infinite during training."""
 
