@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -19,6 +20,7 @@ from w2v_core.preprocess import (
     available_stopword_languages,
     find_phrases,
     pipeline,
+    prepare_corpus,
     preprocess,
     preview,
     tokenize,
@@ -475,3 +477,64 @@ def test_unsegmented_text_warns_about_long_tokens() -> None:
     )
     assert result.stats.removed["too long"] == 20
     assert any("segmenter" in w for w in result.stats.warnings)
+
+
+# ---- named presets and JSON settings (the CLI's --preprocessing) ------------------------------------
+def test_presets_by_name_and_json_as_run_json_holds_it() -> None:
+    assert PreprocessConfig.from_name_or_json("default") == PreprocessConfig()
+    assert PreprocessConfig.from_name_or_json(" Blog ") == PreprocessConfig.blog()
+    custom = PreprocessConfig(min_count=2, extra_stopwords=("rt", "amp"), stem_language="english")
+    assert PreprocessConfig.from_name_or_json(json.dumps(custom.to_dict())) == custom
+    assert PreprocessConfig.from_name_or_json('{"min_count": 3}') == PreprocessConfig(min_count=3)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("fancy", "no preprocessing preset 'fancy'"),
+        ('{"min_count": 3,}', "not valid JSON"),
+        ('{"min_cuont": 3}', "Unknown preprocessing setting min_cuont"),
+        ("[1, 2]", "not valid JSON|a JSON object"),
+        ('{"min_count": 0}', "min_count must be at least 1"),
+    ],
+)
+def test_bad_preprocessing_names_or_json_say_what_is_valid(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as raised:
+        PreprocessConfig.from_name_or_json(text)
+    assert "\n" not in str(raised.value)
+    if "min_count must" not in message:
+        assert "default, blog" in str(raised.value)
+
+
+# ---- prepare_corpus: spec -> corpus, as the app and the CLI do it -----------------------------------
+def test_prepare_corpus_rebuilds_a_run_from_its_data_description(tmp_path: Path) -> None:
+    from w2v_core.sources import DataSpec
+
+    path = tmp_path / "speeches.txt"
+    path.write_text("the cat sat on the mat\nthe dog sat on the log\n" * 5, encoding="utf-8")
+    first = prepare_corpus(DataSpec.from_path(path), PLAIN)
+    saved = json.loads(json.dumps(first.data_description()))  # what run.json holds
+    again = prepare_corpus(
+        DataSpec.from_dict(saved["spec"]),
+        PreprocessConfig.from_name_or_json(json.dumps(saved["preprocess"])),
+        expected_fingerprint=saved["fingerprint"],
+    )
+    assert again.vocab == first.vocab
+    assert np.array_equal(again.corpus.token_ids, first.corpus.token_ids)
+    assert saved["spec"]["key"] == str(path.resolve())
+
+
+def test_prepare_corpus_says_when_the_data_changed_or_is_missing(tmp_path: Path) -> None:
+    from w2v_core.errors import DataChangedError, W2VError
+    from w2v_core.sources import DataSpec
+
+    path = tmp_path / "notes.txt"
+    path.write_text("alpha beta gamma\n" * 3, encoding="utf-8")
+    spec = DataSpec.from_path(path)
+    fingerprint = prepare_corpus(spec, PLAIN).dataset.fingerprint()
+    path.write_text("alpha beta delta\n" * 3, encoding="utf-8")
+    with pytest.raises(DataChangedError, match="The data has changed since the run was made"):
+        prepare_corpus(spec, PLAIN, expected_fingerprint=fingerprint)
+    path.unlink()
+    with pytest.raises(W2VError, match=f"'{re.escape(str(path))}' does not exist"):
+        prepare_corpus(spec, PLAIN, expected_fingerprint=fingerprint)

@@ -465,3 +465,99 @@ def test_with_columns_and_preview() -> None:
 
 def test_source_error_is_a_corpus_error() -> None:
     assert issubclass(SourceError, CorpusError)  # callers that catch CorpusError see it too
+
+
+# ---- DataSpec: one description of the data for the app, run.json and the CLI -------------------------
+SPEECHES_CSV = (
+    "id,speech,year\n1,We choose to go to the moon,1962\n2,Ask not what your country,1961\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind"),
+    [
+        ("speeches.csv", SPEECHES_CSV.encode(), "file"),
+        ("notes.txt", b"one line\nanother line\n", "file"),
+        ("rows.jsonl", b'{"text": "a b"}\n{"text": "c d"}\n', "file"),
+    ],
+)
+def test_spec_from_path_reads_the_format_from_the_suffix(
+    tmp_path: Path, name: str, content: bytes, kind: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    spec = sources.DataSpec.from_path(path)
+    assert (spec.kind, spec.key, spec.label) == (kind, str(path.resolve()), name)
+    data = sources.load_spec(spec)
+    assert data.n_rows == 2
+    assert data.spec == spec.with_columns(data.text_column, ())
+
+
+def test_spec_from_path_of_a_folder_is_a_local_dataset(tweets_folder: Path) -> None:
+    spec = sources.DataSpec.from_path(tweets_folder, text_column="tweet")
+    assert (spec.kind, spec.text_column) == ("hub", "tweet")
+    data = sources.load_spec(spec)
+    assert data.n_rows == 31_962 and data.text_column == "tweet"
+
+
+def test_spec_from_path_refuses_missing_paths_and_unknown_formats(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="There is no file or folder"):
+        sources.DataSpec.from_path(tmp_path / "nowhere.csv")
+    sheet = tmp_path / "table.xlsx"
+    sheet.write_bytes(b"PK\x03\x04")
+    with pytest.raises(SourceError, match=r"cannot be read.*\.csv"):
+        sources.DataSpec.from_path(sheet)
+
+
+def test_spec_text_column_and_encoding_reach_the_loader(tmp_path: Path) -> None:
+    path = tmp_path / "two.csv"
+    path.write_bytes("title,body\ncaf\xe9,na\xefve r\xe9sum\xe9\n".encode("cp1252"))
+    spec = sources.DataSpec.from_path(path, text_column="title", encoding="cp1252")
+    data = sources.load_spec(spec)
+    assert data.text_column == "title"
+    assert data.text_at(0) == "café"
+    assert data.encoding_report.encoding == "cp1252"
+
+
+def test_spec_round_trips_through_run_json(tmp_path: Path) -> None:
+    path = tmp_path / "speeches.csv"
+    path.write_text(SPEECHES_CSV, encoding="utf-8")
+    spec = sources.DataSpec.from_path(path, text_column="speech").with_columns("speech", ("year",))
+    data = sources.load_spec(spec)
+    saved = json.loads(json.dumps(data.describe()))  # as run.json holds it
+    again = sources.DataSpec.from_dict(saved["spec"])
+    assert again == spec and hash(again) == hash(spec)
+    assert sources.load_spec(again).fingerprint() == saved["fingerprint"]
+    hub = sources.DataSpec(
+        "hub", "some/id", "some/id", "text", config="en", split="test", max_rows=50
+    )
+    assert sources.DataSpec.from_dict(hub.to_dict()) == hub
+
+
+def test_spec_of_unknown_kind_is_refused() -> None:
+    with pytest.raises(SourceError, match="kinds are"):
+        sources.DataSpec("ftp", "x", "x")  # type: ignore[arg-type]
+    with pytest.raises(SourceError, match="lacks key"):
+        sources.DataSpec.from_dict({"kind": "file"})
+
+
+def test_uploads_are_stored_once_by_content_and_load_again() -> None:
+    spec = sources.store_upload("speeches.csv", SPEECHES_CSV.encode())
+    again = sources.store_upload("speeches.csv", SPEECHES_CSV.encode())
+    assert spec == again and spec.kind == "upload" and len(spec.key) == 64
+    assert spec.file_path().read_bytes() == SPEECHES_CSV.encode()
+    data = sources.load_spec(spec)
+    assert (data.n_rows, data.text_column, data.name) == (2, "speech", "speeches.csv")
+
+
+def test_a_lost_upload_says_to_upload_again() -> None:
+    spec = sources.DataSpec("upload", "0" * 64, "gone.txt", filename="gone.txt")
+    with pytest.raises(SourceError, match="'gone.txt' is no longer on this server"):
+        sources.load_spec(spec)
+
+
+def test_builtin_spec_keeps_its_metadata_columns() -> None:
+    corpus = next(c for c in list_builtin_corpora() if c.key == "lee")
+    spec = sources.DataSpec("builtin", "lee", corpus.name, "text", corpus.metadata_columns)
+    data = sources.load_spec(spec)
+    assert data.metadata_columns == ("line",) and data.spec == spec

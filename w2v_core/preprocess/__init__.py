@@ -19,20 +19,22 @@ decision that depends only on the word (stopword, length, stem) is made once per
 applied to all tokens with numpy. Text is read from Arrow in batches of about `BATCH_BYTES`; batches
 can go to worker processes (`workers=`), which did not pay off on the 2-core benchmark machine.
 
-Modules: `config` (PreprocessConfig, help texts), `tokens` (per-document steps, stopwords, stemmers,
-`tokenize`, `preview`), `phrases`, `pipeline` (`preprocess`), `result`, `cache`.
+Modules: `config` (PreprocessConfig, presets, help texts), `tokens` (per-document steps, stopwords, stemmers,
+`tokenize`, `preview`), `phrases`, `pipeline` (`preprocess`, `prepare_corpus`), `result`, `cache`.
 """
 
 from w2v_core.preprocess.cache import default_cache_dir
 from w2v_core.preprocess.config import (
     CHAR_FILTER_HELP,
     OPTION_HELP,
+    PRESETS,
     CharFilter,
     PreprocessConfig,
+    PreprocessPreset,
     compile_custom_pattern,
 )
 from w2v_core.preprocess.phrases import find_phrases
-from w2v_core.preprocess.pipeline import BATCH_BYTES, ProgressCallback, preprocess
+from w2v_core.preprocess.pipeline import BATCH_BYTES, ProgressCallback, prepare_corpus, preprocess
 from w2v_core.preprocess.result import PreprocessResult, PreprocessStats
 from w2v_core.preprocess.tokens import (
     NLTK_STEM_LANGUAGES,
@@ -52,8 +54,10 @@ __all__ = [
     "NLTK_STEM_LANGUAGES",
     "OPTION_HELP",
     "PLACEHOLDERS",
+    "PRESETS",
     "CharFilter",
     "PreprocessConfig",
+    "PreprocessPreset",
     "PreprocessResult",
     "PreprocessStats",
     "ProgressCallback",
@@ -64,6 +68,7 @@ __all__ = [
     "default_cache_dir",
     "find_phrases",
     "load_stopwords",
+    "prepare_corpus",
     "preprocess",
     "preview",
     "tokenize",

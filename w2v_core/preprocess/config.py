@@ -1,12 +1,13 @@
 """`PreprocessConfig`: every preprocessing choice, frozen, with a plain-language line per option.
 
-Owns: the options and their defaults, their help texts (`OPTION_HELP`, `CHAR_FILTER_HELP`), validation
+Owns: the options and their defaults, the named presets (`PRESETS`), their help texts (`OPTION_HELP`, `CHAR_FILTER_HELP`), validation
 (`ConfigError` with what to change), and checking custom regular expressions, including catastrophic
 backtracking. Leaves out: applying the options (`tokens`, `pipeline`).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
@@ -135,6 +136,45 @@ class PreprocessConfig:
         return values
 
     @classmethod
+    def from_name_or_json(cls, text: str) -> PreprocessConfig:
+        """A preset name (`PRESETS`: "default", "blog") or a JSON object as run.json's
+        data["preprocess"] holds it (missing keys take their defaults).
+
+        Raises `ConfigError` in one line, naming the presets, for bad JSON, an unknown name or an
+        unknown key.
+        """
+        text = text.strip()
+        presets = ", ".join(PRESETS)
+        if not text.startswith("{"):
+            preset = PRESETS.get(text.lower())
+            if preset is None:
+                raise ConfigError(
+                    f"There is no preprocessing preset '{text}'. Presets: {presets}; or give a "
+                    'JSON object such as run.json\'s data["preprocess"].'
+                )
+            return preset.config
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigError(
+                f"The preprocessing settings are not valid JSON ({error.msg} at character "
+                f"{error.pos + 1}). Give a preset ({presets}) or a JSON object."
+            ) from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"Give a preset ({presets}) or a JSON object, not {text[:40]}.")
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigError(
+                f"Unknown preprocessing setting{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(unknown)}. The settings are: {', '.join(f.name for f in fields(cls))}; "
+                f"presets: {presets}."
+            )
+        try:
+            return cls.from_dict(values)
+        except TypeError as error:  # e.g. a list where a number belongs
+            raise ConfigError(f"The preprocessing settings do not fit: {error}.") from None
+
+    @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PreprocessConfig:
         """Inverse of `to_dict`; unknown keys are ignored, missing ones take their defaults."""
         known = {f.name for f in fields(cls)}
@@ -142,6 +182,34 @@ class PreprocessConfig:
         if "extra_stopwords" in kwargs:
             kwargs["extra_stopwords"] = tuple(kwargs["extra_stopwords"])
         return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class PreprocessPreset:
+    """A named set of preprocessing settings (the Preprocess page's buttons, the CLI's names)."""
+
+    name: str
+    label: str  # the button's text
+    description: str  # one line: what it does and when to choose it
+    config: PreprocessConfig
+
+
+PRESETS: dict[str, PreprocessPreset] = {
+    preset.name: preset
+    for preset in (
+        PreprocessPreset(
+            "default", "Defaults", "Settings that suit most corpora.", PreprocessConfig()
+        ),
+        PreprocessPreset(
+            "blog",
+            "Strict cleaning (a-z, stems)",
+            "Keeps only a-z, @ and #, drops English stop words, cuts words to their stems and "
+            "leaves out words seen fewer than 11 times: the settings of the word2vec blog post this "
+            "app grew from.",
+            PreprocessConfig.blog(),
+        ),
+    )
+}
 
 
 def compile_custom_pattern(pattern: str) -> regex.Pattern:

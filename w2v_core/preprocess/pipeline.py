@@ -1,4 +1,5 @@
-"""The corpus pipeline: `preprocess(dataset, config)` -> `PreprocessResult`.
+"""The corpus pipeline: `preprocess(dataset, config)` -> `PreprocessResult`; `prepare_corpus(spec,
+config)` loads the data first (the one path from a `DataSpec` to a corpus, for the app and the CLI).
 
 Owns: reading text from Arrow in batches, tokenising them (here or in worker processes), merging
 batch-local word ids, applying per-word decisions to all tokens with numpy, phrases, stems, the
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from w2v_core.corpus import EncodedCorpus, encode_tokens, provisional_ids, vocabulary_from_tokens
-from w2v_core.errors import ConfigError, CorpusError
+from w2v_core.errors import ConfigError, CorpusError, DataChangedError
 from w2v_core.preprocess import cache
 from w2v_core.preprocess.config import PreprocessConfig
 from w2v_core.preprocess.phrases import find_phrases, segment_sums
@@ -29,6 +30,7 @@ from w2v_core.vocab import Vocabulary
 
 if TYPE_CHECKING:
     from w2v_core.sources.dataset import TextDataset
+    from w2v_core.sources.spec import DataSpec
 
 ProgressCallback = Callable[[float, str], None]
 # text per batch: small enough for steady progress reports, large enough to cost little overhead
@@ -113,6 +115,31 @@ def preprocess(
     result.seconds = time.perf_counter() - started
     report(1.0, "Done.")
     return result
+
+
+def prepare_corpus(
+    spec: DataSpec,
+    preprocess_config: PreprocessConfig,
+    progress: ProgressCallback | None = None,
+    expected_fingerprint: str | None = None,
+) -> PreprocessResult:
+    """Load `spec`'s data and preprocess it (through the cache): what the app and the CLI share.
+
+    With `expected_fingerprint` (run.json's data["fingerprint"]) the data must still hold the same
+    text, else `DataChangedError`. Missing data raises `SourceError` naming the file or data set.
+    """
+    from w2v_core.sources.spec import load_spec
+
+    report = progress or (lambda fraction, message: None)
+    report(0.0, f"Loading {spec.label or spec.key}...")
+    dataset = load_spec(spec)
+    if expected_fingerprint is not None and dataset.fingerprint() != expected_fingerprint:
+        raise DataChangedError(
+            f"The data has changed since the run was made: the text of '{spec.label or spec.key}' "
+            f"({spec.key}) is no longer the same (fingerprint {dataset.fingerprint()[:12]}, the run "
+            f"was made from {expected_fingerprint[:12]}). Restore the original data to rebuild it."
+        )
+    return preprocess(dataset, preprocess_config, progress=progress)
 
 
 def _tokenise(

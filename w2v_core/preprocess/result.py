@@ -94,5 +94,8 @@ class PreprocessResult:
         return documents[:limit].tolist()
 
     def data_description(self) -> dict[str, Any]:
-        """For run.json: where the data came from, and how it was preprocessed."""
+        """For run.json: where the data came from (with the `DataSpec` that loads it again under
+        "spec"), its fingerprint, and how it was preprocessed ("preprocess"): enough to rebuild the
+        corpus with `prepare_corpus(DataSpec.from_dict(d["spec"]), PreprocessConfig.from_dict(
+        d["preprocess"]), expected_fingerprint=d["fingerprint"])`."""
         return {**self.dataset.describe(), "preprocess": self.config.to_dict()}

@@ -16,7 +16,11 @@ Typical use (what the app's Data page does)::
     data = sources.read_upload("speeches.csv", raw_bytes)   # then data.columns / data.with_columns(...)
     data.preview(5); data.encoding_report.describe(); data.fingerprint()
 
-Modules: `dataset` (TextDataset, ColumnInfo, EncodingReport), `builtin`, `hub`, `upload`.
+    spec = sources.DataSpec.from_path("speeches.csv", text_column="speech")  # or a dataset folder
+    data = sources.load_spec(spec)                 # data.spec == spec; run.json keeps spec.to_dict()
+
+Modules: `dataset` (TextDataset, ColumnInfo, EncodingReport), `spec` (DataSpec, load_spec, stored
+uploads), `builtin`, `hub`, `upload`.
 """
 
 from w2v_core.errors import SourceError
@@ -32,6 +36,16 @@ from w2v_core.sources.builtin import (
 )
 from w2v_core.sources.dataset import ColumnInfo, EncodingReport, TextDataset
 from w2v_core.sources.hub import HubSchema, hub_schema, is_local_dataset, load_hub
+from w2v_core.sources.spec import (
+    DATA_KINDS,
+    DataKind,
+    DataSpec,
+    load_spec,
+    store_upload,
+    upload_path,
+    uploads_dir,
+    with_spec_columns,
+)
 from w2v_core.sources.upload import (
     MAX_UNZIPPED_MB,
     MAX_UPLOAD_MB,
@@ -42,11 +56,14 @@ from w2v_core.sources.upload import (
 )
 
 __all__ = [
+    "DATA_KINDS",
     "MAX_UNZIPPED_MB",
     "MAX_UPLOAD_MB",
     "UPLOAD_SUFFIXES",
     "BuiltinCorpus",
     "ColumnInfo",
+    "DataKind",
+    "DataSpec",
     "EncodingReport",
     "HubSchema",
     "SourceError",
@@ -62,6 +79,11 @@ __all__ = [
     "load_builtin",
     "load_file",
     "load_hub",
+    "load_spec",
     "nltk_search_path",
     "read_upload",
+    "store_upload",
+    "upload_path",
+    "uploads_dir",
+    "with_spec_columns",
 ]

@@ -15,12 +15,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
 
 from w2v_core.errors import SourceError
+
+if TYPE_CHECKING:
+    from w2v_core.sources.spec import DataSpec
 
 ColumnKind = Literal["text", "text_list", "number", "label", "other"]
 
@@ -133,6 +136,8 @@ class TextDataset:
         How bytes became text.
     notes : tuple of str
         Plain-language remarks from loading (e.g. "3 malformed rows were skipped").
+    spec : DataSpec, optional
+        How to load these rows and columns again (set by `load_spec`; None for texts in memory).
     """
 
     name: str
@@ -142,6 +147,7 @@ class TextDataset:
     metadata_columns: tuple[str, ...] = ()
     encoding_report: EncodingReport = field(default_factory=EncodingReport)
     notes: tuple[str, ...] = ()
+    spec: DataSpec | None = field(default=None, compare=False)
     _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -201,10 +207,12 @@ class TextDataset:
 
         Raises `SourceError` when a column is missing or the text column does not hold text.
         """
+        metadata_columns = tuple(c for c in metadata_columns if c != text_column)
         chosen = replace(
             self,
             text_column=text_column,
-            metadata_columns=tuple(c for c in metadata_columns if c != text_column),
+            metadata_columns=metadata_columns,
+            spec=self.spec.with_columns(text_column, metadata_columns) if self.spec else None,
         )
         if text_column == self.text_column:
             chosen._fingerprint = self._fingerprint  # same text, same fingerprint
@@ -225,8 +233,10 @@ class TextDataset:
         return [c.name for c in self.columns if c.is_text]
 
     def describe(self) -> dict[str, Any]:
-        """What run.json stores about the data: source, columns, size, encoding, fingerprint."""
+        """What run.json stores about the data: source, columns, size, encoding, fingerprint, and
+        the `DataSpec` that loads it again (None for texts in memory)."""
         return {
+            "spec": self.spec.to_dict() if self.spec is not None else None,
             "name": self.name,
             "source": self.source,
             "text_column": self.text_column,
