@@ -409,6 +409,82 @@ def test_windows_1252_text_is_detected() -> None:
     assert decoded.text == text
 
 
+WESTERN_EUROPEAN = {
+    "french": "Il était très tard quand nous sommes arrivés à la gare. Le garçon a déjà mangé une "
+    "crêpe, puis il a bu un café noir. « Où est la clé ? » demanda-t-elle. C'est l'été, la forêt "
+    "est belle et nos élèves préfèrent étudier dehors, même si leur maître n'est pas d'accord.\n",
+    "german": "Die Straße war voll, und Müller sagte, dass wir über die Brücke zurückgehen müssen. "
+    "Später aßen sie Käse, tranken Kaffee und hörten den Vögeln zu. Größere Häuser stehen weiter "
+    "südlich; die Bürger wählen nächste Woche einen neuen Bürgermeister.\n",
+    "spanish": "El niño pequeño comió una manzana en la montaña. ¿Dónde está la estación? Mañana "
+    "iremos juntos al café de la esquina; allí también venden pasteles y jamón. La canción que "
+    "escuché ayer habla de un corazón roto y de la última noche del año.\n",
+    "portuguese": "A informação chegou ontem à noite: não há solução fácil para a questão. Os "
+    "irmãos estão à espera no salão, e a avó já preparou o almoço com feijão e pão. É possível "
+    "que a reunião comece às três horas, então não esqueça as canções.\n",
+}
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+@pytest.mark.parametrize("language", list(WESTERN_EUROPEAN))
+@pytest.mark.parametrize("repeats", [1, 20])
+def test_western_european_text_is_detected_without_mojibake(
+    language: str, encoding: str, repeats: int
+) -> None:
+    """French in cp1252 used to come out as "trčs" (read as CP1257), Portuguese as "năo" (CP1250)."""
+    text = WESTERN_EUROPEAN[language] * repeats
+    decoded = decode_bytes(text.encode(encoding))
+    assert decoded.text == text
+    assert decoded.report.invalid_bytes_replaced == 0 and decoded.report.detected
+    assert decoded.report.encoding == "cp1252"  # a superset of latin-1's letters
+    assert "Western European (Windows-1252)" in decoded.report.describe()
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Wczoraj poszliśmy do sklepu, żeby kupić chleb. Łódź jest dużym miastem, a jej "
+         "mieszkańcy są bardzo mili; gęś i łabędź pływają. ", "cp1250"),
+        ("Вчера мы пошли в магазин, чтобы купить хлеб и молоко. Москва — большой город. ", "cp1251"),
+        ("Χθες πήγαμε στο κατάστημα για να αγοράσουμε ψωμί και γάλα. Η Αθήνα είναι μεγάλη. ",
+         "cp1253"),
+        ("Dün markete gittik ve ekmek ile süt aldık. İstanbul büyük bir şehir ve insanları çok "
+         "misafirperverdir. Çocuklar bahçede oynuyor, ağaçların altında gölge var. ", "cp1254"),
+    ],
+)  # fmt: skip
+def test_other_single_byte_encodings_are_not_taken_for_western_european(
+    text: str, encoding: str
+) -> None:
+    decoded = decode_bytes((text * 5).encode(encoding))
+    assert decoded.text == text * 5
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "plain"),
+    [
+        ("Grüße, ça va".encode(), "utf-8", "UTF-8"),
+        (codecs.BOM_UTF8 + "Grüße, ça va".encode(), "utf-8", "UTF-8"),
+        (codecs.BOM_UTF16_LE + "Grüße, ça va".encode("utf-16-le"), "utf-16-le", "UTF-16"),
+        (codecs.BOM_UTF16_BE + "Grüße, ça va".encode("utf-16-be"), "utf-16-be", "UTF-16"),
+    ],
+)
+def test_unicode_text_is_read_and_named_plainly(data: bytes, encoding: str, plain: str) -> None:
+    decoded = decode_bytes(data)
+    assert decoded.text == "Grüße, ça va" and decoded.report.encoding == encoding
+    assert decoded.report.describe().startswith(f"Read as {plain}")
+
+
+def test_every_offered_encoding_has_a_plain_name_and_decodes() -> None:
+    from w2v_core.sources import ENCODING_CHOICES, encoding_label
+
+    assert "cp1252" in ENCODING_CHOICES and "utf-8" in ENCODING_CHOICES
+    for name, label in ENCODING_CHOICES.items():
+        assert codecs.lookup(name).name == name and label == encoding_label(name)
+        decode_bytes(b"plain ascii", encoding=name)
+    assert encoding_label("latin-1") == "Western European (ISO-8859-1, Latin-1)"
+    assert encoding_label("x-unknown") == "X-UNKNOWN"
+
+
 def test_encoding_can_be_chosen_and_unknown_names_are_refused() -> None:
     assert decode_bytes("café".encode("latin-1"), encoding="latin-1").text == "café"
     with pytest.raises(SourceError, match="not an encoding"):

@@ -34,7 +34,13 @@ from w2v_core.sources.builtin import (
     load_builtin,
     nltk_search_path,
 )
-from w2v_core.sources.dataset import ColumnInfo, EncodingReport, TextDataset
+from w2v_core.sources.dataset import (
+    ENCODING_CHOICES,
+    ColumnInfo,
+    EncodingReport,
+    TextDataset,
+    encoding_label,
+)
 from w2v_core.sources.hub import HubSchema, hub_schema, is_local_dataset, load_hub
 from w2v_core.sources.spec import (
     DATA_KINDS,
@@ -57,6 +63,7 @@ from w2v_core.sources.upload import (
 
 __all__ = [
     "DATA_KINDS",
+    "ENCODING_CHOICES",
     "MAX_UNZIPPED_MB",
     "MAX_UPLOAD_MB",
     "UPLOAD_SUFFIXES",
@@ -70,6 +77,7 @@ __all__ = [
     "TextDataset",
     "decode_bytes",
     "download_nltk_corpus",
+    "encoding_label",
     "download_nltk_package",
     "find_nltk_resource",
     "hub_schema",

@@ -12,6 +12,7 @@ folder), never in Python lists of strings: texts are read back in batches.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,23 +48,71 @@ class ColumnInfo:
         return self.kind in ("text", "text_list")
 
 
+# Encodings a person can choose for an upload, by Python's codec name, with the name they recognise.
+ENCODING_CHOICES: dict[str, str] = {
+    "utf-8": "UTF-8 (Unicode)",
+    "cp1252": "Western European (Windows-1252)",
+    "iso8859-1": "Western European (ISO-8859-1, Latin-1)",
+    "iso8859-15": "Western European (ISO-8859-15)",
+    "mac-roman": "Western European (Mac OS Roman)",
+    "cp1250": "Central European (Windows-1250)",
+    "iso8859-2": "Central European (ISO-8859-2)",
+    "cp1251": "Cyrillic (Windows-1251)",
+    "koi8-r": "Cyrillic (KOI8-R)",
+    "cp1253": "Greek (Windows-1253)",
+    "cp1254": "Turkish (Windows-1254)",
+    "cp1255": "Hebrew (Windows-1255)",
+    "cp1256": "Arabic (Windows-1256)",
+    "cp1257": "Baltic (Windows-1257)",
+    "utf-16": "UTF-16 (Unicode)",
+    "gb18030": "Chinese, simplified (GB18030)",
+    "big5": "Chinese, traditional (Big5)",
+    "shift_jis": "Japanese (Shift JIS)",
+    "euc_jp": "Japanese (EUC-JP)",
+    "euc_kr": "Korean (EUC-KR)",
+}
+_MORE_LABELS = {  # encodings that are detected but not offered
+    "utf-16-le": "UTF-16 (little-endian)",
+    "utf-16-be": "UTF-16 (big-endian)",
+    "utf-32-le": "UTF-32 (little-endian)",
+    "utf-32-be": "UTF-32 (big-endian)",
+    "ascii": "ASCII",
+}
+
+
+def encoding_label(encoding: str) -> str:
+    """A codec name as a person knows it: "cp1252" -> "Western European (Windows-1252)"."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return encoding.upper()
+    return ENCODING_CHOICES.get(name) or _MORE_LABELS.get(name) or name.upper()
+
+
 @dataclass(frozen=True)
 class EncodingReport:
     """How the bytes were turned into text.
 
     `invalid_bytes_replaced` counts bytes that were not valid in `encoding` and became "�". For
     uploads it is exact; for Hugging Face data (decoded by `datasets`) it counts the "�" characters
-    found in the text column after loading.
+    found in the text column after loading. `encoding` is a codec name, or several joined by " + "
+    (the files of a zip).
     """
 
     encoding: str = "utf-8"
     invalid_bytes_replaced: int = 0
     detected: bool = False  # True when the encoding was guessed rather than given or certain
 
+    @property
+    def label(self) -> str:
+        """The encoding in plain words, e.g. "Western European (Windows-1252)"."""
+        return " + ".join(encoding_label(name) for name in self.encoding.split(" + "))
+
     def describe(self) -> str:
-        """One plain sentence, e.g. "Read as UTF-8; 2 invalid bytes were replaced by �"."""
-        how = "detected as" if self.detected else "read as"
-        text = f"Text {how} {self.encoding.upper()}"
+        """One plain sentence, e.g. "Read as UTF-8; 2 invalid bytes replaced by �."."""
+        text = f"Read as {self.label}"
+        if self.detected:
+            text += " (detected automatically; if accented letters look wrong, choose the encoding)"
         if self.invalid_bytes_replaced:
             n = self.invalid_bytes_replaced
             text += (

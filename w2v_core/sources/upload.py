@@ -1,8 +1,8 @@
 """Uploaded files -> `TextDataset`: .txt, .csv/.tsv, .jsonl/.json, .parquet and .zip of .txt files.
 
 Owns: the upload size limit, recognising binary files that were renamed, decoding bytes (UTF-8 with
-invalid bytes replaced and counted; other encodings detected with charset-normalizer or given by the
-person), and turning each format into an Arrow table. Leaves out: cleaning the text
+invalid bytes replaced and counted; Western European text recognised as Windows-1252, other encodings
+detected with charset-normalizer, or given by the person), and turning each format into an Arrow table. Leaves out: cleaning the text
 (`w2v_core.preprocess`).
 
 Tables are built by pyarrow's CSV/JSON/Parquet readers and Arrow compute kernels (a .txt file is split
@@ -45,6 +45,15 @@ _BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+# What French, German, Spanish, Portuguese, Italian, Dutch, Catalan and the Nordic languages write
+# beyond ASCII; Windows-1252 bytes of other languages decode to other characters (see
+# `_western_european`).
+_WESTERN_CHARACTERS = frozenset(
+    "àáâãäåæçèéêëìíîïñòóôõöøùúûüÿœß" "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜŸŒ"
+    "«»‹›‘’‚“”„–—…•·°€£¡¿§©®\u00a0"
+)  # fmt: skip
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_LETTERS = re.compile(r"[^\W\d_]")
 # Leading bytes of formats people upload by mistake, with what to tell them.
 _MAGIC = (
     (b"%PDF", "a PDF document. Copy its text into a .txt file (or export it as text) first"),
@@ -73,8 +82,9 @@ def decode_bytes(
     """Bytes -> text, never failing on bad bytes.
 
     With `encoding=None`: a byte-order mark decides; else UTF-8 when at most half of the non-ASCII
-    bytes are invalid (a UTF-8 file with a few broken bytes, like the tweets data set); else the
-    encoding charset-normalizer guesses (e.g. cp1252). Undecodable bytes become "�" and are counted.
+    bytes are invalid (a UTF-8 file with a few broken bytes, like the tweets data set); else
+    Windows-1252 when the text reads as Western European (`_western_european`); else the encoding
+    charset-normalizer guesses (e.g. cp1251). Undecodable bytes become "�" and are counted.
     Raises `SourceError` for an unknown encoding name or a file that is not text at all.
     """
     if encoding is not None:
@@ -102,14 +112,18 @@ def decode_bytes(
     non_ascii = len(data) - len(data.decode("ascii", "ignore"))
     if decoded.report.invalid_bytes_replaced * 2 <= non_ascii:
         return decoded  # mostly valid UTF-8 with some broken bytes: keep UTF-8, count the rest
-    guess = _guess_encoding(data)
+    guess = _western_european(data) or _guess_encoding(data)
     return _decode_counting(data, guess, detected=True) if guess else decoded
 
 
 def _decode_counting(data: bytes, encoding: str, detected: bool) -> DecodedText:
     # `surrogateescape` turns each undecodable byte into one lone surrogate: exact to count, then "�"
-    text = data.decode(encoding, errors="surrogateescape")
-    text, invalid = _LONE_SURROGATES.subn("\N{REPLACEMENT CHARACTER}", text)
+    try:
+        text = data.decode(encoding, errors="surrogateescape")
+        text, invalid = _LONE_SURROGATES.subn("\N{REPLACEMENT CHARACTER}", text)
+    except UnicodeDecodeError:  # surrogateescape takes bytes >= 128 only (not an odd UTF-16 end)
+        text = data.decode(encoding, errors="replace")
+        invalid = text.count("\N{REPLACEMENT CHARACTER}")
     return DecodedText(text, EncodingReport(codecs.lookup(encoding).name, invalid, detected))
 
 
@@ -130,6 +144,34 @@ def _looks_like_utf16(sample: bytes) -> str | None:
         return "utf-16-le"
     if even_nuls > 0.6 * half and odd_nuls == 0:
         return "utf-16-be"
+    return None
+
+
+def _western_european(data: bytes) -> str | None:
+    """ "cp1252" (or "iso8859-1") when the bytes read as Western European text, else None.
+
+    Tried before charset-normalizer, which calls short French or Portuguese text CP1257 or CP1250
+    ("très" -> "trčs", "não" -> "năo"). Windows-1252 decodes Latin-1 text alike and adds curly
+    quotes and the euro sign. The test: the sample decodes without undefined bytes, accented
+    letters are a minority of the letters (Cyrillic or Greek text read this way is all accented
+    letters), and almost every non-ASCII character is one Western European languages use (Polish,
+    Czech or Turkish text read this way shows ³ ¹ š ý þ ð instead).
+    """
+    sample = data[: 2 * _MB]
+    for encoding in ("cp1252", "iso8859-1"):
+        try:
+            text = sample.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        non_ascii = _NON_ASCII.findall(text)
+        if not non_ascii:
+            return None
+        letters = len(_LETTERS.findall(text))
+        accented = sum(1 for c in non_ascii if c.isalpha())
+        western = sum(1 for c in non_ascii if c in _WESTERN_CHARACTERS)
+        if accented <= 0.25 * letters and western >= 0.97 * len(non_ascii):
+            return encoding
+        return None
     return None
 
 
