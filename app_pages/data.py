@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from w2v_core.sources import DataSpec
 from w2v_ui import controls, datasets, state, widgets
 
 widgets.page_intro(
@@ -11,10 +12,10 @@ widgets.page_intro(
     "Next: check the first rows below, pick the column that holds the text, then go to Preprocess.",
 )
 
-current: datasets.DataChoice | None = state.get(state.DATA_SOURCE)
+current: DataSpec | None = state.get(state.DATA_SOURCE)
 kinds = list(datasets.KIND_LABELS)
 if state.get(state.DATA_KIND) not in kinds:
-    state.put(state.DATA_KIND, current.kind if current else "builtin")
+    state.put(state.DATA_KIND, current.kind if current and current.kind in kinds else "builtin")
 kind = st.segmented_control(
     "Where is your text?",
     kinds,
@@ -30,12 +31,7 @@ if choice is None:
 dataset = widgets.run_or_stop(
     "loading the data", datasets.load, choice, spinner="Loading the data…"
 )
-if (
-    current is not None
-    and current.text_column
-    and (current.kind, current.key, current.split, current.config, current.txt_mode)
-    == (choice.kind, choice.key, choice.split, choice.config, choice.txt_mode)
-):
+if current is not None and current.text_column and current.same_rows(choice):
     choice = choice.with_columns(current.text_column, current.metadata_columns)  # keep earlier pick
 elif not choice.text_column:
     choice = choice.with_columns(dataset.text_column, dataset.metadata_columns)

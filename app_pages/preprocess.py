@@ -25,16 +25,11 @@ if choice is None:
 st.markdown(f"Data: **{widgets.escape_markdown(datasets.short_label(choice))}**")
 
 presets = st.container(horizontal=True)
-if presets.button("Defaults", key=state.PREPROCESS_RESET, help="Settings that suit most corpora."):
-    controls.load_preprocess_settings(preprocess.PreprocessConfig())
-if presets.button(
-    "Strict cleaning (a-z, stems)",
-    key=state.PREPROCESS_BLOG,
-    help="Keeps only a-z, @ and #, drops English stop words, cuts words to their stems and "
-    "leaves out words seen fewer than 11 times: the settings of the word2vec blog post this app "
-    "grew from.",
-):
-    controls.load_preprocess_settings(preprocess.PreprocessConfig.blog())
+for name, preset in preprocess.PRESETS.items():
+    if presets.button(
+        preset.label, key=state.PREPROCESS_PRESET_BUTTONS[name], help=preset.description
+    ):
+        controls.load_preprocess_settings(preset.config)
 
 with st.expander("Settings", expanded=True):
     config = widgets.run_or_stop(

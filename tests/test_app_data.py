@@ -65,3 +65,76 @@ def test_a_local_dataset_folder_loads(at, shared_data: Path) -> None:
     assert not at.exception, at.exception
     assert metrics(at)["Documents"] == "31,962"
     assert at.session_state["data_source"].text_column == "tweet"
+
+
+FRENCH = "Il était très tard quand nous sommes arrivés à la gare; le garçon a déjà mangé.\n" * 3
+
+
+def test_a_western_european_upload_says_how_it_was_read(at) -> None:
+    at.segmented_control(key="data.kind").set_value("upload").run()
+    at.file_uploader(key="data.upload").upload("lettre.txt", FRENCH.encode("cp1252")).run()
+    assert not at.exception, at.exception
+    assert any("Read as Western European (Windows-1252)" in text for text in texts(at.caption))
+    assert at.dataframe[0].value["text"][0].startswith("Il était très tard")
+    assert at.session_state["data_source"].encoding is None  # detected
+
+
+def test_the_person_can_choose_another_encoding(at) -> None:
+    at.segmented_control(key="data.kind").set_value("upload").run()
+    at.file_uploader(key="data.upload").upload("lettre.txt", FRENCH.encode("cp1252")).run()
+    at.selectbox(key="data.encoding").set_value("cp1250").run()
+    assert not at.exception, at.exception
+    assert at.session_state["data_source"].encoding == "cp1250"
+    assert any("Read as Central European (Windows-1250)" in text for text in texts(at.caption))
+    assert at.dataframe[0].value["text"][0].startswith("Il était trčs tard")  # as the person asked
+
+
+@pytest.fixture()
+def no_nltk_corpora(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    empty = tmp_path / "nltk_data"
+    empty.mkdir()
+    monkeypatch.setenv("NLTK_DATA", str(empty))
+    import nltk
+
+    monkeypatch.setattr(nltk.data, "path", [str(empty)])
+    return empty
+
+
+def test_a_missing_nltk_corpus_offline_says_it_cannot_be_downloaded(
+    no_nltk_corpora: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nltk
+
+    def offline(*args, **kwargs):  # what nltk.download(raise_on_error=True) raises without network
+        raise ValueError(
+            "Error loading inaugural: <urlopen error [Errno -2] Name or service not known>"
+        )
+
+    monkeypatch.setattr(nltk, "download", offline)
+    app = app_test().run()
+    app.switch_page(page("data")).run()
+    app.button(key="data.download.inaugural").click().run()
+    assert not app.exception, app.exception
+    assert any("cannot reach NLTK's server" in text for text in texts(app.error))
+
+
+def test_the_download_button_makes_the_corpus_available(
+    no_nltk_corpora: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import nltk
+
+    def download(package, download_dir=None, **kwargs):  # an online machine, simulated
+        target = Path(download_dir or no_nltk_corpora) / "corpora"
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shared_data / "nltk_data" / "corpora" / f"{package}.zip", target)
+        return True
+
+    monkeypatch.setattr(nltk, "download", download)
+    app = app_test().run()
+    app.switch_page(page("data")).run()
+    assert not any("inaugural" in option for option in app.radio(key="data.builtin").options)
+    app.button(key="data.download.inaugural").click().run()
+    assert not app.exception, app.exception
+    assert any("inaugural" in option for option in app.radio(key="data.builtin").options)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from app_support import app_test, make_run, page, texts
 
+from w2v_core import sources
 from w2v_core.run_folder import RunFolder
-from w2v_ui import datasets, jobs
+from w2v_ui import jobs
 
 
 @pytest.fixture()
@@ -43,8 +44,7 @@ def test_quick_demo_is_scaled_to_the_default_corpus(runs_root: Path) -> None:
 
 
 def test_an_impossible_setting_is_refused_before_any_job_starts(runs_root: Path) -> None:
-    digest = datasets.store_upload("four.txt", ("alpha beta gamma delta\n" * 20).encode())
-    tiny = datasets.DataChoice("upload", digest, "four.txt", None, (), filename="four.txt")
+    tiny = sources.store_upload("four.txt", ("alpha beta gamma delta\n" * 20).encode())
     at = open_train(data=tiny)
     at.slider(key="train.negative").set_value(10).run()
     at.button(key="train.start").click().run()

@@ -349,8 +349,11 @@ def train_controls(config_cls, help_text: dict[str, str], devices: list[str]):
 
 
 # ---- Data ------------------------------------------------------------------------------------------
+AUTO_ENCODING = "auto"  # the encoding picker's "detect it" choice (a spec's encoding None)
+
+
 def data_source_controls(kind: str, current):
-    """The widgets of one kind of source (built-in, Hub, upload); returns a `DataChoice` or None.
+    """The widgets of one kind of source (built-in, Hub, upload); returns a `DataSpec` or None.
 
     Errors reading a Hub description or saving an upload are shown and stop the page.
     """
@@ -379,9 +382,9 @@ def data_source_controls(kind: str, current):
         if missing:
             with st.expander(f"{len(missing)} more corpora are not installed on this server"):
                 for corpus in missing:
-                    st.markdown(f"**{corpus.name}**: {corpus.unavailable_reason}")
+                    _missing_corpus(corpus)
         picked = by_key[key]
-        choice = datasets.DataChoice(
+        choice = sources.DataSpec(
             "builtin", picked.key, picked.name, "text", picked.metadata_columns
         )
 
@@ -419,7 +422,7 @@ def data_source_controls(kind: str, current):
             if not text_columns:
                 st.error("No column of this data set holds text, so word2vec has nothing to read.")
                 st.stop()
-            choice = datasets.DataChoice(
+            choice = sources.DataSpec(
                 "hub",
                 name.strip(),
                 name.strip(),
@@ -437,22 +440,67 @@ def data_source_controls(kind: str, current):
             key=state.DATA_UPLOAD,
             help="Plain text (one document per line), CSV/TSV, JSON lines, Parquet, or a zip of .txt files.",
         )
-        txt_mode = "lines"
-        if upload is not None and upload.name.lower().endswith((".txt", ".text", ".zip")):
-            txt_mode = st.radio(
-                "Documents are",
-                ["lines", "whole"],
-                horizontal=True,
-                key=state.DATA_TXT_MODE,
-                format_func={"lines": "one per line", "whole": "one per file"}.get,
-            )
+        txt_mode, encoding = "lines", None
         if upload is not None:
-            digest = widgets.run_or_stop(
-                "saving the upload", datasets.store_upload, upload.name, upload.getvalue()
-            )
-            choice = datasets.DataChoice(
-                "upload", digest, upload.name, None, (), filename=upload.name, txt_mode=txt_mode
+            options = st.columns(2)
+            if upload.name.lower().endswith((".txt", ".text", ".zip")):
+                txt_mode = options[0].radio(
+                    "Documents are",
+                    ["lines", "whole"],
+                    horizontal=True,
+                    key=state.DATA_TXT_MODE,
+                    format_func={"lines": "one per line", "whole": "one per file"}.get,
+                )
+            if not upload.name.lower().endswith(".parquet"):  # Parquet stores Unicode text
+                encoding = _encoding_picker(options[1])
+            choice = widgets.run_or_stop(
+                "saving the upload",
+                sources.store_upload,
+                upload.name,
+                upload.getvalue(),
+                txt_mode,
+                encoding,
             )
         elif current is not None and current.kind == "upload":
             choice = current  # the file chosen earlier in this session
     return choice
+
+
+def _encoding_picker(where) -> str | None:
+    """The upload's text encoding: detected (None) or the person's choice (a codec name)."""
+    from w2v_core import sources
+
+    state.default(state.DATA_ENCODING, AUTO_ENCODING)
+    picked = where.selectbox(
+        "Text encoding",
+        [AUTO_ENCODING, *sources.ENCODING_CHOICES],
+        key=state.DATA_ENCODING,
+        format_func=lambda e: (
+            "Detect automatically" if e == AUTO_ENCODING else sources.ENCODING_CHOICES[e]
+        ),
+        help="How the file's bytes become letters. Detection gets Unicode and Western European "
+        "text right; if accented letters in the first rows look wrong (é shown as Ã© or è as č), "
+        "choose the encoding the file was saved in.",
+    )
+    return None if picked == AUTO_ENCODING else picked
+
+
+def _missing_corpus(corpus) -> None:
+    """A corpus that is not on this server: why, and a Download button for NLTK's corpora."""
+    from w2v_core import sources
+
+    st.markdown(f"**{corpus.name}**: {corpus.unavailable_reason}")
+    if corpus.needs_download is None:
+        return
+    if st.button(
+        f"Download {corpus.name}",
+        key=state.scoped(state.DATA_DOWNLOAD, corpus.key),
+        icon=":material/download:",
+    ):
+        try:
+            with st.spinner(f"Downloading {corpus.name} from NLTK…"):
+                sources.download_nltk_corpus(corpus.key)
+        except sources.SourceError as error:
+            st.error(str(error), icon=":material/cloud_off:")
+        else:
+            st.rerun()  # the corpus is now listed with the others

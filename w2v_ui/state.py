@@ -17,9 +17,9 @@ import streamlit as st
 from w2v_ui import runs
 
 # ---- values shared across pages ------------------------------------------------------------------
-DATA_SOURCE = "data_source"  # w2v_ui.datasets.DataChoice: which data set, which columns
+DATA_SOURCE = "data_source"  # w2v_core.sources.DataSpec: which data set, which columns
 PREPROCESS_CONFIG = "preprocess_config"  # w2v_core.preprocess.PreprocessConfig last applied
-PREPROCESS_DATA = "preprocess_data"  # the DataChoice that config was applied to
+PREPROCESS_DATA = "preprocess_data"  # the DataSpec that config was applied to
 RUN = "run"  # folder name (under the runs root) of the run being trained or explored
 RUN_FROM_URL = "run_from_url"  # the last ?run= value applied, so a later pick in the app wins
 
@@ -35,6 +35,8 @@ DATA_HUB_SPLIT = "data.hub_split"
 DATA_HUB_MAX_ROWS = "data.hub_max_rows"
 DATA_UPLOAD = "data.upload"
 DATA_TXT_MODE = "data.txt_mode"
+DATA_ENCODING = "data.encoding"
+DATA_DOWNLOAD = "data.download"  # + corpus key: the Download button of a missing NLTK corpus
 DATA_TEXT_COLUMN = "data.text_column"
 DATA_LABEL_COLUMN = "data.label_column"
 
@@ -43,6 +45,8 @@ PREPROCESS_PREFIX = "pre."
 PREPROCESS_APPLY = "pre.apply"
 PREPROCESS_RESET = "pre.reset"
 PREPROCESS_BLOG = "pre.blog"
+# the button of each preset in w2v_core.preprocess.PRESETS
+PREPROCESS_PRESET_BUTTONS = {"default": PREPROCESS_RESET, "blog": PREPROCESS_BLOG}
 PREPROCESS_USE_DEFAULT = "pre.use_default_data"
 PREPROCESS_TOP_CHART = "pre.top_chart"
 PREPROCESS_ZIPF_CHART = "pre.zipf_chart"

@@ -119,9 +119,9 @@ def iter_nltk_files(name: str, category: str = "corpora") -> Iterator[tuple[str,
 
 def _nltk_missing(name: str) -> str:
     return (
-        f"NLTK's '{name}' data is not on this computer. On a computer with internet, download it "
-        f"(the Download button, or `python -m nltk.downloader {name}`); or set NLTK_DATA to a "
-        "folder that holds it."
+        f"NLTK's '{name}' data is not on this computer. Where there is internet, download it "
+        f"(the Download button on the Data page, or `python -m nltk.downloader {name}`); or set "
+        "NLTK_DATA to a folder that holds it."
     )
 
 

@@ -86,6 +86,14 @@ class DataSpec:
     def with_columns(self, text_column: str, metadata_columns: tuple[str, ...] = ()) -> DataSpec:
         return replace(self, text_column=text_column, metadata_columns=tuple(metadata_columns))
 
+    def same_rows(self, other: DataSpec) -> bool:
+        """True when `other` names the same data read the same way, whatever its columns."""
+
+        def rows(spec: DataSpec) -> DataSpec:
+            return replace(spec, label="", text_column=None, metadata_columns=())
+
+        return rows(self) == rows(other)
+
     def rows_only(self) -> DataSpec:
         """The same rows without the column choice: what loading depends on (a cache key).
 
