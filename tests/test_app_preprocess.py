@@ -57,3 +57,27 @@ def test_an_impossible_custom_pattern_is_explained(at) -> None:
     at.text_input(key="pre.custom_pattern").input("(a|aa)+$").run()
     assert not at.exception
     assert at.error, "a catastrophic-backtracking pattern must be refused with a message"
+
+
+def test_preprocess_runs_once_per_request(at, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pressing Preprocess used to run the pipeline twice: once for the progress bar, once through
+    the memory cache. Showing the result again afterwards must not run it at all."""
+    import w2v_core.preprocess as core_preprocess
+    from w2v_core import sources
+
+    calls = []
+    original = core_preprocess.preprocess
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("progress"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(core_preprocess, "preprocess", counting)
+    text = "".join(f"doc {i} about cats and dogs and birds\n" for i in range(50))
+    at.session_state["data_source"] = sources.store_upload("once.txt", text.encode())
+    at.run()
+    at.button(key="pre.apply").click().run(timeout=120)
+    assert not at.exception, at.exception
+    assert len(calls) == 1 and calls[0] is not None  # with the progress bar
+    at.run()
+    assert len(calls) == 1

@@ -234,28 +234,53 @@ def loss_records(run_name: str):
 
 
 # ---- preprocessing ---------------------------------------------------------------------------------
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _preprocessed(choice, config):
-    from w2v_core.preprocess import preprocess
-    from w2v_ui import datasets
+class _ResultCache:
+    """The newest preprocessing results of this process, by (data spec, config); lock-guarded.
 
-    return preprocess(datasets.load(choice), config)
+    A plain `st.cache_resource` function cannot take a result computed elsewhere, so with a progress
+    bar the work used to run twice (once drawing the bar, once inside the cache). Here the result is
+    computed once, by whichever request comes first, and kept for every session.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+        self._results: OrderedDict = OrderedDict()
+
+    def get_or_compute(self, key, compute):
+        with self._lock:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return self._results[key]
+        result = compute()  # outside the lock: other sessions' look-ups must not wait for it
+        with self._lock:
+            self._results[key] = result
+            while len(self._results) > self._max_entries:
+                self._results.popitem(last=False)
+        return result
+
+
+@st.cache_resource(show_spinner=False)
+def _preprocessed() -> _ResultCache:
+    return _ResultCache(max_entries=8)
 
 
 def preprocessed(choice, config, progress=None):
-    """The `PreprocessResult` of a data choice and config: in memory per process, on disk (by the
-    core) across restarts.
+    """The `PreprocessResult` of a `DataSpec` and config, computed once per request: in memory per
+    process, on disk (by the core) across restarts.
 
-    With `progress(fraction, message)` (which draws a progress bar) the work is done outside the
-    memory cache, since a cached function must not draw; the core's disk cache then makes filling
-    the memory cache a quick load.
+    `progress(fraction, message)` (which draws a progress bar) is called only when the work is done
+    now; a result already in memory comes back at once.
     """
-    if progress is not None:
-        from w2v_core.preprocess import preprocess
-        from w2v_ui import datasets
+    from w2v_core.preprocess import preprocess
+    from w2v_ui import datasets
 
-        preprocess(datasets.load(choice), config, progress=progress)
-    return _preprocessed(choice, config)
+    return _preprocessed().get_or_compute(
+        (choice, config), lambda: preprocess(datasets.load(choice), config, progress=progress)
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
