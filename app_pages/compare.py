@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from w2v_core.config import LOSS_LABELS
 from w2v_core.errors import UnknownWordError
 from w2v_ui import charts, compare_view, loaders, queries, runs, state, widgets
 
@@ -78,12 +79,18 @@ if mode == "runs":
         "know; a * marks a neighbour the other run does not list."
     )
     st.dataframe(compare_view.runs_table(result), hide_index=True)
-    curves = {}
+    curves, losses = {}, {}
     for label, name in (("run A", run_name), ("run B", other)):
-        _, ends = loaders.loss_records(name)
-        curves[label] = [(r["epoch"], r["loss"]) for r in ends if r.get("loss") is not None]
+        losses[label] = LOSS_LABELS[runs.run_folder(name).config().loss]
+        ends = loaders.loss_records(name).epochs
+        curves[f"{label} ({losses[label]})"] = [(r.epoch, r.loss) for r in ends if r.loss is not None]
     st.markdown("**Loss per epoch**")
     st.plotly_chart(charts.loss_curves(curves), key=state.CMP_LOSS_CHART)
+    if losses["run A"] != losses["run B"]:
+        st.caption(
+            f"The two runs measure different losses ({losses['run A']} and {losses['run B']}), "
+            "so their values are not on one scale: compare each curve's shape, not the heights."
+        )
     st.stop()
 
 epochs = widgets.saved_epochs(run_name)
@@ -154,6 +161,8 @@ if len(epochs) >= 2:
     )
 
 st.subheader("Loss")
-progress, ends = loaders.loss_records(run_name)
-total = max([r.get("epochs", 0) for r in progress + ends] + [len(epochs)])
-st.plotly_chart(charts.loss_chart(progress, ends, total), key=state.CMP_RUN_LOSS_CHART)
+records = loaders.loss_records(run_name)
+total = max([r.epochs for r in [*records.progress, *records.epochs]] + [len(epochs)])
+st.plotly_chart(
+    charts.loss_chart(records.progress, records.epochs, total), key=state.CMP_RUN_LOSS_CHART
+)

@@ -46,7 +46,7 @@ if not summaries:
 
 table = {  # the long settings text last, so the short columns stay in view
     "Name": [s.title for s in summaries],
-    "Status": [widgets.STATUS_LABELS.get(s.status, s.status) for s in summaries],
+    "Status": [s.status.label for s in summaries],
     "Epochs": [s.epochs for s in summaries],
     "Created": [s.created for s in summaries],
     "Corpus": [s.corpus for s in summaries],
@@ -70,7 +70,7 @@ if rows:
         f"**{widgets.escape_markdown(chosen.title)}** {widgets.status_badge(chosen.status)}"
     )
     links = st.columns(4)
-    if chosen.epochs_done > 0:
+    if chosen.has_vectors:
         links[0].page_link(
             widgets.MAP,
             label="Open on the map",

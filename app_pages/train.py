@@ -5,10 +5,10 @@ import streamlit as st
 from w2v_core.config import TrainConfig
 from w2v_core.device import available_devices
 from w2v_core.preprocess import PreprocessConfig
+from w2v_core import jobs
 from w2v_ui import (
     controls,
     datasets,
-    jobs,
     loaders,
     runs,
     state,
@@ -89,26 +89,26 @@ with st.expander("Settings" if name is None else "Settings for a new run", expan
     ):
         title = run_title.strip() or f"{train_settings.PRESETS[preset].label} on {choice.label}"
         data = {**result.data_description(), "label": choice.label}
-        folder = widgets.run_or_stop(
+        run = widgets.run_or_stop(
             "starting the training",
             jobs.create_and_start,
+            runs.runs_root(),
+            title,
             settings,
             vocab,
             corpus,
             data,
-            title,
-            runs.new_run_dir(title),
             spinner="Writing the run folder and starting training…",
         )
-        state.set_current_run(folder.name)
+        state.set_current_run(run.name)
         st.rerun()
 
 if name is None:
     for summary in runs.list_summaries():
-        if summary.status in jobs.ACTIVE_STATUSES:
+        if summary.status.active:
             st.page_link(
                 widgets.TRAIN,
-                label=f"Watch '{summary.title}' (training now)",
+                label=f"Watch '{widgets.escape_markdown(summary.title)}' (training now)",
                 query_params={"run": summary.name},
                 icon=":material/visibility:",
             )

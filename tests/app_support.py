@@ -7,7 +7,11 @@ in epoch 1 (so neighbour lists change between epochs, as in real training).
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +19,7 @@ import torch
 
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import encode_documents
-from w2v_core.run_folder import RunFolder
+from w2v_core.run_folder import EpochRecord, ProgressRecord, RunFolder
 from w2v_core.vocab import Vocabulary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,33 +71,75 @@ def make_run(
         for step in range(4):
             fraction = (epoch - 1 + (step + 1) / 4) / epochs
             run.append_metrics(
-                {
-                    "kind": "progress",
-                    "time": time.time(),
-                    "step": step,
-                    "epoch": epoch,
-                    "epochs": epochs,
-                    "fraction_done": fraction,
-                    "loss": 3.2 / epoch - 0.1 * step,
-                    "epoch_loss": 3.0 / epoch,
-                    "words_per_second": 1000.0,
-                    "eta_seconds": 1.0,
-                    "elapsed_seconds": float(step),
-                    "learning_rate": 0.025,
-                    "device": "CPU, 2 cores",
-                }
+                ProgressRecord(
+                    step=step,
+                    epoch=epoch,
+                    epochs=epochs,
+                    fraction_done=fraction,
+                    loss=3.2 / epoch - 0.1 * step,
+                    epoch_loss=3.0 / epoch,
+                    words_per_second=1000.0,
+                    eta_seconds=1.0,
+                    elapsed_seconds=float(step),
+                    learning_rate=0.025,
+                    device="CPU, 2 cores",
+                    time=time.time(),
+                )
             )
         run.append_metrics(
-            {
-                "kind": "epoch",
-                "epoch": epoch,
-                "epochs": epochs,
-                "loss": 3.0 / epoch,
-                "fraction_done": epoch / epochs,
-            }
+            EpochRecord(
+                epoch=epoch,
+                epochs=epochs,
+                step=4 * epoch,
+                fraction_done=epoch / epochs,
+                loss=3.0 / epoch,
+                seconds=1.0,
+                words_per_second=1000.0,
+                time=time.time(),
+            )
         )
-    run.set_status(status, error=error, epochs_completed=epochs, device="CPU, 2 cores")
+    if status == "created":  # prepared, never launched: no transition to make
+        run.update(error=error, epochs_completed=epochs, device="CPU, 2 cores")
+    else:
+        run.set_status(status, error=error, epochs_completed=epochs, device="CPU, 2 cores")
     return run.path
+
+
+def progress_record(fraction: float, loss: float | None, epochs: int = 2) -> ProgressRecord:
+    """A progress report at `fraction` of a run (the other fields do not matter to the caller)."""
+    return ProgressRecord(
+        step=int(fraction * 100), epoch=min(int(fraction * epochs) + 1, epochs), epochs=epochs,
+        fraction_done=fraction, loss=loss, epoch_loss=loss, words_per_second=1000.0,
+        eta_seconds=1.0, elapsed_seconds=1.0, learning_rate=0.025, device="CPU", time=time.time(),
+    )  # fmt: skip
+
+
+def epoch_record(epoch: int, loss: float | None, epochs: int = 2) -> EpochRecord:
+    return EpochRecord(
+        epoch=epoch, epochs=epochs, step=epoch * 100, fraction_done=epoch / epochs, loss=loss,
+        seconds=1.0, words_per_second=1000.0, time=time.time(),
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def worker_holding_lock(run_dir: Path) -> Iterator[subprocess.Popen]:
+    """A stand-in training worker: a process that holds the run's worker lock (and names w2v_core
+    on its command line, as a real worker does) until the block ends."""
+    code = (
+        "import fcntl, sys, time; handle = open(sys.argv[1], 'a+b'); "
+        "fcntl.flock(handle.fileno(), fcntl.LOCK_EX); print('locked', flush=True); time.sleep(120)"
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", code, str(run_dir / "worker.lock"), "w2v_core"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "locked"
+        yield worker
+    finally:
+        worker.kill()
+        worker.wait()
 
 
 def app_test(timeout: float = 60):

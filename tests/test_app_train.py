@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from app_support import app_test, make_run, page, texts
 
-from w2v_core import sources
-from w2v_core.run_folder import RunFolder
-from w2v_ui import jobs
+from w2v_core.run_folder import RunFolder, RunStatus
+from w2v_core import jobs, sources
 
 
 @pytest.fixture()
@@ -67,7 +66,7 @@ def test_a_failed_run_says_what_happened_and_what_to_try(runs_root: Path) -> Non
         status="failed",
         error="The loss became NaN or infinite in epoch 2: the learning rate is too high.",
     )
-    (path / jobs.WORKER_LOG).write_text("Traceback ...\nTrainingDivergedError\n")
+    RunFolder(path).worker_log.write_text("Traceback ...\nTrainingDivergedError\n")
     at = open_train(run=path.name)
     assert any("NaN" in text for text in texts(at.error))
     assert any("Lower the learning rate" in text for text in texts(at.markdown))
@@ -90,11 +89,11 @@ def test_start_trains_in_the_background_and_the_page_reattaches(runs_root: Path)
     assert not at.exception, at.exception
     name = at.session_state["run"]
     path = runs_root / name
-    assert (path / jobs.WORKER_PID).is_file()
+    assert RunFolder(path).worker_pid_file.is_file()
     deadline = time.time() + 240
-    while jobs.job_view(path).active and time.time() < deadline:
+    while jobs.run_view(path).active and time.time() < deadline:
         time.sleep(1)
-    assert jobs.job_view(path).status == "finished", jobs.log_tail(path)
+    assert jobs.run_view(path).status == RunStatus.FINISHED, RunFolder(path).log_tail()
     fresh = open_train(run=name)  # a new session (another tab) sees the finished run
     assert fresh.get("progress")[0].proto.text == "Finished all 2 epochs"
     assert RunFolder(path).checkpoint_epochs() == [1, 2]

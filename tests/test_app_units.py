@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from app_support import ANIMALS, make_run
+from app_support import ANIMALS, epoch_record, make_run, progress_record, worker_holding_lock
 
-from w2v_core.run_folder import RunFolder
-from w2v_ui import charts, compare_view, jobs, queries, runs, train_settings, training_view
+from w2v_core import jobs
+from w2v_core.run_folder import RunFolder, RunState, RunStatus
+from w2v_ui import charts, compare_view, queries, runs, train_settings, training_view
 
 
 @pytest.fixture()
@@ -32,12 +33,14 @@ def test_run_dir_finds_an_existing_run_only(runs_root: Path) -> None:
     assert runs.run_dir("20990101-000000-missing") is None
 
 
-def test_new_run_dir_never_reuses_a_folder(runs_root: Path) -> None:
-    first = runs.new_run_dir("Quick demo on Lee")
-    first.mkdir()
-    second = runs.new_run_dir("Quick demo on Lee")
-    assert first != second
-    assert first.name.endswith("quick-demo-on-lee")
+def test_new_runs_never_reuse_a_folder(runs_root: Path) -> None:
+    first = make_run(runs_root, folder="x")  # any run, to get a vocabulary and corpus
+    run = RunFolder(first)
+    args = (run.config(), run.vocab(), run.corpus())
+    one = RunFolder.create_unique(runs_root, "Quick demo on Lee", *args)
+    two = RunFolder.create_unique(runs_root, "Quick demo on Lee", *args)
+    assert one.path != two.path
+    assert one.name.endswith("quick-demo-on-lee") and two.name.endswith("quick-demo-on-lee-2")
 
 
 def test_summaries_describe_settings_in_words(runs_root: Path) -> None:
@@ -46,7 +49,7 @@ def test_summaries_describe_settings_in_words(runs_root: Path) -> None:
     assert summary.title == "Topic test run"
     assert summary.corpus == "Topic words"
     assert summary.settings == "skip-gram, negative sampling (3), 8 dims, window 5, SGD"
-    assert (summary.status, summary.epochs) == ("finished", "2 / 2")
+    assert (summary.status, summary.epochs) == (RunStatus.FINISHED, "2 / 2")
 
 
 def test_a_broken_run_folder_does_not_break_the_list(runs_root: Path) -> None:
@@ -60,45 +63,38 @@ def test_a_broken_run_folder_does_not_break_the_list(runs_root: Path) -> None:
 # ---- jobs -------------------------------------------------------------------------------------------
 def test_a_running_run_whose_worker_died_is_reported_lost(runs_root: Path) -> None:
     path = make_run(runs_root, status="running")
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    (path / jobs.WORKER_PID).write_text(f"{dead.pid}\n")
-    (path / jobs.WORKER_LOG).write_text("Killed\n")
-    view = jobs.job_view(path)
-    assert view.status == "lost"
-    assert "ended without saying why" in view.error
+    RunFolder(path).worker_log.write_text("Killed\n")
+    view = jobs.run_view(path)
+    assert view.status == RunStatus.LOST
+    assert "ended without saying why" in view.state.error
     assert "Killed" in view.log
+    assert view.state.can_resume is False  # all epochs were saved before it died
 
 
 def test_a_run_with_a_live_worker_is_active_until_the_worker_exits(runs_root: Path) -> None:
     path = make_run(runs_root, status="running")
-    # A stand-in process whose command line names w2v_core, as a real worker's does.
-    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "w2v_core"])
-    try:
-        (path / jobs.WORKER_PID).write_text(f"{worker.pid}\n")
-        assert jobs.worker_alive(path) is True
-        assert jobs.job_view(path).status == "running"
-    finally:
-        worker.kill()
-        worker.wait()
-    assert jobs.worker_alive(path) is False
-    assert jobs.job_view(path).status == "lost"
+    with worker_holding_lock(path):
+        assert RunFolder(path).worker_alive() is True
+        assert jobs.run_view(path).status == RunStatus.RUNNING
+    assert RunFolder(path).worker_alive() is False
+    assert jobs.run_view(path).status == RunStatus.LOST
 
 
-def test_a_resumed_run_counts_as_starting_until_its_worker_reports(runs_root: Path) -> None:
+def test_a_launched_run_counts_as_starting_until_its_worker_takes_over(runs_root: Path) -> None:
     path = make_run(runs_root, status="stopped")
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "w2v_core"])
     try:
-        (path / jobs.WORKER_PID).write_text(f"{worker.pid}\n")  # written after run.json
-        view = jobs.job_view(path)
-        assert (view.status, view.active) == ("created", True)
+        RunFolder(path).launch(lambda: worker.pid)
+        view = jobs.run_view(path)
+        assert (view.status, view.active) == (RunStatus.STARTING, True)
     finally:
         worker.kill()
         worker.wait()
+    assert jobs.run_view(path).status == RunStatus.LOST  # it died before taking the lock
 
 
 def test_a_run_never_started_has_no_worker(runs_root: Path) -> None:
-    assert jobs.worker_alive(make_run(runs_root)) is None
+    assert RunFolder(make_run(runs_root, status="created")).worker_alive() is False
 
 
 def test_a_prepared_run_without_a_worker_can_be_started_with_resume(runs_root: Path) -> None:
@@ -106,21 +102,29 @@ def test_a_prepared_run_without_a_worker_can_be_started_with_resume(runs_root: P
     RunFolder(path).update(epochs_completed=0)
     for checkpoint in (path / "checkpoints").iterdir():
         checkpoint.unlink()
-    view = jobs.job_view(path)
-    assert (view.status, view.active, view.can_resume) == ("not started", False, True)
+    view = jobs.run_view(path)
+    assert (view.status, view.active, view.state.can_resume) == (RunStatus.CREATED, False, True)
 
 
-def test_job_view_reads_progress_and_epochs(runs_root: Path) -> None:
-    view = jobs.job_view(make_run(runs_root, epochs=3))
-    assert (view.status, view.epochs_done, view.epochs_total) == ("finished", 3, 3)
+def test_run_view_reads_progress_and_epochs(runs_root: Path) -> None:
+    view = jobs.run_view(make_run(runs_root, epochs=3))
+    assert (view.status, view.state.epochs_done, view.state.epochs_total) == (
+        RunStatus.FINISHED,
+        3,
+        3,
+    )
     assert len(view.progress) == 12 and len(view.epochs) == 3
-    assert not view.active and not view.can_resume
+    assert not view.active and not view.state.can_resume
 
 
-def test_request_stop_writes_the_stop_file(runs_root: Path) -> None:
+def test_request_stop_writes_the_stop_file_only_for_a_live_worker(runs_root: Path) -> None:
     path = make_run(runs_root, status="running")
-    jobs.request_stop(path)
-    assert RunFolder(path).stop_requested()
+    assert jobs.request_stop(path) is False  # nobody trains it: nothing to stop
+    assert not RunFolder(path).stop_requested()
+    with worker_holding_lock(path):
+        assert jobs.request_stop(path) is True
+        assert RunFolder(path).stop_requested()
+        assert jobs.run_view(path).status == RunStatus.STOPPING
 
 
 # ---- training settings ------------------------------------------------------------------------------
@@ -166,11 +170,16 @@ def test_format_seconds(seconds, text: str) -> None:
     assert training_view.format_seconds(seconds) == text
 
 
+def _view(status: RunStatus, done: int) -> jobs.RunView:
+    state = RunState(status, status, None, False, status.active, 5, done, [], None)
+    return jobs.RunView("r", state, "CPU")
+
+
 def test_the_page_is_redrawn_when_a_run_starts_ends_or_is_resumed(runs_root: Path) -> None:
-    running = jobs.JobView("r", "running", None, False, 5, 1, "CPU")
-    finished = jobs.JobView("r", "finished", None, False, 5, 5, "CPU")
-    assert not training_view.needs_full_rerun("running", running)  # polling, nothing changed
-    assert training_view.needs_full_rerun("running", finished)  # it ended
+    running = _view(RunStatus.RUNNING, 1)
+    finished = _view(RunStatus.FINISHED, 5)
+    assert not training_view.needs_full_rerun(RunStatus.RUNNING, running)  # polling, no change
+    assert training_view.needs_full_rerun(RunStatus.RUNNING, finished)  # it ended
     assert training_view.needs_full_rerun(None, running)  # resumed inside a non-polling fragment
     assert not training_view.needs_full_rerun(None, finished)
 
@@ -186,8 +195,8 @@ def test_split_words_accepts_spaces_and_commas() -> None:
 
 
 def test_loss_chart_has_report_and_epoch_series() -> None:
-    progress = [{"fraction_done": f / 10, "loss": 3 - f / 10} for f in range(1, 11)]
-    epochs = [{"epoch": 1, "loss": 2.7}, {"epoch": 2, "loss": 2.2}]
+    progress = [progress_record(f / 10, 3 - f / 10) for f in range(1, 11)]
+    epochs = [epoch_record(1, 2.7), epoch_record(2, 2.2)]
     figure = charts.loss_chart(progress, epochs, epochs_total=2)
     assert [trace.name for trace in figure.data] == ["loss (each report)", "average over the epoch"]
     assert list(figure.data[0].x)[-1] == pytest.approx(2.0)  # fraction 1.0 of 2 epochs
@@ -197,7 +206,7 @@ def test_loss_chart_has_report_and_epoch_series() -> None:
 def test_loss_chart_of_a_long_run_stays_cheap() -> None:
     import time
 
-    progress = [{"fraction_done": f / 3000, "loss": 3.0} for f in range(1, 3001)]
+    progress = [progress_record(f / 3000, 3.0, epochs=300) for f in range(1, 3001)]
     start = time.perf_counter()
     figure = charts.loss_chart(progress, [], epochs_total=300)
     assert time.perf_counter() - start < 0.5  # drawn every second while a run trains

@@ -13,6 +13,7 @@ import torch
 from w2v_core.compare import (
     compare_runs,
     consecutive_overlap,
+    epoch_embeddings,
     epoch_trajectories,
     jaccard_at_k,
     loss_curve,
@@ -23,7 +24,7 @@ from w2v_core.config import TrainConfig
 from w2v_core.corpus import encode_documents
 from w2v_core.embeddings import Embeddings
 from w2v_core.errors import UnknownWordError
-from w2v_core.run_folder import RunFolder
+from w2v_core.run_folder import EpochRecord, Metrics, ProgressRecord, RunFolder
 from w2v_core.vocab import Vocabulary
 
 WORDS = ["target", "a", "b", "c", "d"]
@@ -59,7 +60,7 @@ def test_jaccard_of_known_lists() -> None:
 
 
 def test_neighbours_by_epoch_marks_new_and_dropped(run: RunFolder) -> None:
-    history = neighbours_by_epoch(run, ["target"], k=2)["target"]
+    history = neighbours_by_epoch(epoch_embeddings(run), ["target"], k=2)["target"]
     assert [h.epoch for h in history] == [1, 2, 3]
     assert [w for w, _ in history[0].neighbours] == ["a", "b"]
     assert history[0].neighbours[1][1] == pytest.approx(math.cos(math.radians(20)))
@@ -72,7 +73,7 @@ def test_neighbours_by_epoch_marks_new_and_dropped(run: RunFolder) -> None:
 
 
 def test_neighbours_by_epoch_reads_the_chosen_vector_kind(run: RunFolder) -> None:
-    history = neighbours_by_epoch(run, ["target"], k=2, kind="output", epochs=[1, 3])["target"]
+    history = neighbours_by_epoch(epoch_embeddings(run, "output", [1, 3]), ["target"], k=2)["target"]
     assert [h.epoch for h in history] == [1, 3]
     assert [w for w, _ in history[0].neighbours] == ["c", "b"]
     assert history[1].jaccard_with_previous == 1.0
@@ -80,12 +81,12 @@ def test_neighbours_by_epoch_reads_the_chosen_vector_kind(run: RunFolder) -> Non
 
 def test_neighbours_by_epoch_unknown_word_suggests(run: RunFolder) -> None:
     with pytest.raises(UnknownWordError) as caught:
-        neighbours_by_epoch(run, ["targt"], k=2)
+        neighbours_by_epoch(epoch_embeddings(run), ["targt"], k=2)
     assert caught.value.suggestions == ["target"]
 
 
 def test_consecutive_overlap_by_hand(run: RunFolder) -> None:
-    steps = consecutive_overlap(run, ["target"], k=2)
+    steps = consecutive_overlap(epoch_embeddings(run), ["target"], k=2)
     assert [(s.from_epoch, s.to_epoch) for s in steps] == [(1, 2), (2, 3)]
     assert steps[0].mean_jaccard == pytest.approx(1 / 3)
     assert steps[1].mean_jaccard == 1.0
@@ -94,7 +95,7 @@ def test_consecutive_overlap_by_hand(run: RunFolder) -> None:
 def test_consecutive_overlap_defaults_to_frequent_words(run: RunFolder) -> None:
     """The top 2 words are target (1/3, then 1) and a (at 10 degrees: nearest target and b, both 10
     degrees away, in epoch 1; target and c once b has left: {target} / {target, b, c} = 1/3)."""
-    steps = consecutive_overlap(run, k=2, top_n=2)
+    steps = consecutive_overlap(epoch_embeddings(run), k=2, top_n=2)
     assert steps[0].mean_jaccard == pytest.approx((1 / 3 + 1 / 3) / 2)
     assert steps[1].mean_jaccard == 1.0
 
@@ -104,7 +105,7 @@ def test_run_epochs_lists_a_stopped_checkpoint_last(run: RunFolder) -> None:
     vectors = torch.from_numpy(at_angles(0, 10, 20, 30, 100))
     run.save_checkpoint("stopped", {"input": vectors, "output": vectors.clone()}, {})
     assert run_epochs(run.path) == [1, 2, 3, "stopped"]
-    assert neighbours_by_epoch(run, ["target"], k=2)["target"][-1].new == ["b"]
+    assert neighbours_by_epoch(epoch_embeddings(run), ["target"], k=2)["target"][-1].new == ["b"]
 
 
 def test_compare_runs_uses_only_the_shared_vocabulary() -> None:
@@ -131,28 +132,33 @@ def test_compare_runs_of_identical_runs_is_one() -> None:
 
 
 def test_epoch_trajectories_shape(run: RunFolder) -> None:
-    maps = epoch_trajectories(run, ["target", "b", "d"], method="pca")
+    maps = epoch_trajectories(epoch_embeddings(run), ["target", "b", "d"], method="pca")
     assert maps.coords.shape == (3, 3, 2) and maps.epochs == [1, 2, 3]
     # epochs 2 and 3 hold the same vectors, so they sit at the same place
     np.testing.assert_allclose(maps.coords[1], maps.coords[2], atol=1e-5)
 
 
+def progress_at(step: int, epoch: int, fraction: float, loss: float) -> ProgressRecord:
+    return ProgressRecord(
+        step=step, epoch=epoch, epochs=2, fraction_done=fraction, loss=loss, epoch_loss=loss,
+        words_per_second=1.0, eta_seconds=None, elapsed_seconds=1.0, learning_rate=0.025,
+        device="CPU",
+    )  # fmt: skip
+
+
 def test_loss_curve_splits_progress_and_epoch_records(run: RunFolder) -> None:
-    run.append_metrics(
-        {"kind": "progress", "step": 10, "epoch": 1, "fraction_done": 0.25, "loss": 3.0}
+    run.append_metrics(progress_at(10, 1, 0.25, 3.0))
+    run.append_metrics(progress_at(20, 1, 0.5, 2.0))
+    epoch_end = EpochRecord(
+        epoch=1, epochs=2, step=20, fraction_done=0.5, loss=2.5, seconds=1.0, words_per_second=None
     )
-    run.append_metrics(
-        {"kind": "progress", "step": 20, "epoch": 1, "fraction_done": 0.5, "loss": 2.0}
-    )
-    run.append_metrics({"kind": "epoch", "epoch": 1, "loss": 2.5})
-    run.append_metrics(
-        {"kind": "progress", "step": 30, "epoch": 2, "fraction_done": 0.75, "loss": 1.5}
-    )
-    progress, epochs = loss_curve(run.path)
-    assert [r["step"] for r in progress] == [10, 20, 30]
-    assert [r["loss"] for r in progress] == [3.0, 2.0, 1.5]
-    assert epochs == [{"kind": "epoch", "epoch": 1, "loss": 2.5}]
+    run.append_metrics(epoch_end)
+    run.append_metrics(progress_at(30, 2, 0.75, 1.5))
+    curve = loss_curve(run.path)
+    assert [r.step for r in curve.progress] == [10, 20, 30]
+    assert [r.loss for r in curve.progress] == [3.0, 2.0, 1.5]
+    assert curve.epochs == [epoch_end]
 
 
 def test_loss_curve_of_a_fresh_run_is_empty(run: RunFolder) -> None:
-    assert loss_curve(run) == ([], [])
+    assert loss_curve(run) == Metrics([], [])

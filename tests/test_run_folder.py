@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from app_support import progress_record
 
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import EncodedCorpus
 from w2v_core.errors import RunFolderError
-from w2v_core.run_folder import RunFolder, list_runs
+from w2v_core.run_folder import Metrics, RunFolder, list_runs
 from w2v_core.vocab import Vocabulary
 
 
@@ -46,10 +47,11 @@ def test_checkpoint_without_sidecar_is_ignored(run):
 
 
 def test_torn_metrics_line_is_skipped(run):
-    run.append_metrics({"kind": "progress", "epoch": 1, "loss": 2.0})
+    record = progress_record(0.5, 2.0)
+    run.append_metrics(record)
     with open(run.metrics_jsonl, "a", encoding="utf-8") as handle:
         handle.write('{"kind": "progress", "epo')  # a writer caught mid-line
-    assert run.read_metrics() == [{"kind": "progress", "epoch": 1, "loss": 2.0}]
+    assert run.metrics() == Metrics([record], [])
 
 
 def test_stop_request_round_trip(run):

@@ -13,10 +13,11 @@ from w2v_core.config import MAX_SOFTMAX_VOCAB, TrainConfig
 from w2v_core.corpus import EncodedCorpus, build_from_text_file
 from w2v_core.errors import ConfigError, CorpusError, TrainingDivergedError
 from w2v_core.run_folder import STOPPED, RunFolder
-from w2v_core.trainer import resume, select_engine, train
+from w2v_core.backends import select_engine
+from w2v_core.trainer import resume, train
 from w2v_core.vocab import Vocabulary
 
-ENGINES = ["fused", "batched"]
+ENGINES = ["fused-cpu", "batched-torch"]
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +48,9 @@ def test_planted_topics_are_learned(topic_corpus_file, engine, model):
 @pytest.mark.parametrize(
     "settings",
     [
-        {"engine": "fused"},
-        {"engine": "batched"},
-        {"engine": "batched", "model": "cbow"},
+        {"engine": "fused-cpu"},
+        {"engine": "batched-torch"},
+        {"engine": "batched-torch", "model": "cbow"},
         {"optimizer": "adam"},
         {"optimizer": "adamw", "loss": "softmax"},
         {"loss": "softmax", "model": "cbow"},
@@ -82,7 +83,7 @@ def test_negative_sampling_loss_starts_at_its_untrained_value(lee):
     vocab, corpus = lee
     first = []
     train(
-        TrainConfig(epochs=1, engine="batched", batch_size=16, threads=1),
+        TrainConfig(epochs=1, engine="batched-torch", batch_size=16, threads=1),
         vocab,
         corpus,
         on_progress=lambda r: first.append(r.loss) if r.loss is not None else None,
@@ -95,7 +96,7 @@ def test_reports_arrive_at_least_every_second(lee):
     vocab, corpus = lee
     times = []
     train(
-        TrainConfig(epochs=2, engine="batched", threads=1),
+        TrainConfig(epochs=2, engine="batched-torch", threads=1),
         vocab,
         corpus,
         on_progress=lambda r: times.append(time.perf_counter()),
@@ -117,7 +118,7 @@ def test_same_seed_gives_same_vectors(lee, engine):
 
 @pytest.mark.parametrize(
     "settings",
-    [{"engine": "fused"}, {"engine": "batched"}, {"optimizer": "adam"}],
+    [{"engine": "fused-cpu"}, {"engine": "batched-torch"}, {"optimizer": "adam"}],
     ids=lambda s: "-".join(s.values()),
 )
 def test_resume_equals_uninterrupted(tmp_path, lee, settings):
@@ -150,7 +151,7 @@ def test_resume_equals_uninterrupted(tmp_path, lee, settings):
     assert np.array_equal(resumed.output_vectors, uninterrupted.output_vectors)
     assert run_b.checkpoint_epochs() == [1, 2, 3]
     assert not run_b.has_stopped_checkpoint()
-    epochs_logged = [r["epoch"] for r in run_b.read_metrics() if r["kind"] == "epoch"]
+    epochs_logged = [r.epoch for r in run_b.metrics().epochs]
     assert epochs_logged == [1, 2, 3]
 
 
@@ -181,7 +182,7 @@ def test_stop_request_is_honoured_within_a_second(tmp_path, lee, engine):
 
 def test_checkpoint_round_trip(tmp_path, lee):
     vocab, corpus = lee
-    config = TrainConfig(epochs=2, engine="batched", threads=1)
+    config = TrainConfig(epochs=2, engine="batched-torch", threads=1)
     run = RunFolder.create(tmp_path / "run", config, vocab, corpus, data={"source": "test"})
     result = train(config, vocab, corpus, run=run)
     reopened = RunFolder.open(tmp_path / "run")
@@ -200,11 +201,11 @@ def test_checkpoint_round_trip(tmp_path, lee):
 
 def test_auto_engine_is_fused_for_sgd_negative_sampling_on_cpu():
     cpu = torch.device("cpu")
-    assert select_engine(TrainConfig(), cpu) == "fused-cpu"
-    assert select_engine(TrainConfig(optimizer="adam"), cpu) == "batched-torch"
-    assert select_engine(TrainConfig(loss="softmax"), cpu) == "batched-torch"
+    assert select_engine(TrainConfig(), cpu).name == "fused-cpu"
+    assert select_engine(TrainConfig(optimizer="adam"), cpu).name == "batched-torch"
+    assert select_engine(TrainConfig(loss="softmax"), cpu).name == "batched-torch"
     with pytest.raises(ConfigError):
-        select_engine(TrainConfig(engine="fused", optimizer="adamw"), cpu)
+        select_engine(TrainConfig(engine="fused-cpu", optimizer="adamw"), cpu)
 
 
 # ---- bad settings and bad corpora -----------------------------------------------------------
@@ -247,7 +248,7 @@ def test_documents_too_short_to_pair_are_explained():
         train(TrainConfig(negative=1), vocab, corpus)
 
 
-@pytest.mark.parametrize("settings", [{"engine": "batched"}, {"engine": "fused"}])
+@pytest.mark.parametrize("settings", [{"engine": "batched-torch"}, {"engine": "fused-cpu"}])
 def test_diverging_learning_rate_stops_with_a_plain_reason(tmp_path, lee, settings):
     vocab, corpus = lee
     config = TrainConfig(lr=9.0, epochs=3, threads=1, dim=50, **settings)

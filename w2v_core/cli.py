@@ -1,36 +1,111 @@
-"""Command line: `python -m w2v_core train | resume | stop | export | neighbors`.
+"""Command line: `python -m w2v_core train | resume | rerun | stop | list | status | export | neighbors`.
 
-The app's training workers run exactly this (`train --from-run`), so what a script gets and what a
-person in the browser gets is the same code. Progress goes to stderr (tqdm); a bad input ends with a
-one-line reason and a non-zero exit code, never a traceback. Ctrl-C (or SIGTERM) stops training
-gracefully: the vectors reached so far are saved and the run can be resumed.
+The app's training workers run exactly this (`resume RUN_DIR --worker`), and `train --data FILE` goes
+through the same data path as the app (every upload format, the same preprocessing presets and JSON),
+so what a script gets and what a person in the browser gets is the same code. The training options,
+their defaults, choices and help come from `TrainConfig`'s fields, not from a second list here.
+Progress goes to stderr (tqdm); a bad input ends with a one-line reason and a non-zero exit code,
+never a traceback. Ctrl-C (or SIGTERM) stops training gracefully: the vectors reached so far are
+saved and the run can be resumed.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+import types
+import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from w2v_core.config import TrainConfig
 from w2v_core.errors import W2VError
 
 EXIT_BAD_INPUT = 2
 EXIT_UNEXPECTED = 1
+DEBUG_ENV = "W2V_DEBUG"  # "1": print the traceback of an unexpected error
 
 
-def _positive_int(text: str) -> int:
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line (what is wrong and where to look), like every other
+    error of the CLI, instead of the whole usage text."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see: {self.prog} --help)\n")
+
+
+def whole_number(minimum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number, at least `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if minimum is not None and value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum} (got {value})")
+        return value
+
+    return parse
+
+
+def _number(text: str) -> float:
     try:
-        value = int(text)
+        return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    return value
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+
+
+def _field_type(hint: Any) -> Any:
+    """int / float / str of a field's annotation (`int | None` -> int)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if typing.get_origin(hint) is typing.Literal:
+        return str
+    return hint
+
+
+def add_train_config_options(parser: argparse.ArgumentParser) -> None:
+    """One option per `TrainConfig` field: `--<name>` with the field's type, choices and help.
+    Unset options stay out of the namespace, so the dataclass's own defaults apply."""
+    hints = typing.get_type_hints(TrainConfig)
+    group = parser.add_argument_group("training settings (TrainConfig)")
+    for spec in dataclasses.fields(TrainConfig):
+        kind = _field_type(hints[spec.name])
+        choices = TrainConfig.field_choices(spec.name)
+        if kind is int:  # ranges are checked by TrainConfig.validate, whose messages say why
+            parse: Callable[[str], Any] = whole_number()
+        elif kind is float:
+            parse = _number
+        else:
+            parse = str
+        default = "chosen automatically" if spec.default is None else spec.default
+        group.add_argument(
+            f"--{spec.name.replace('_', '-')}",
+            dest=f"config_{spec.name}",
+            type=parse,
+            choices=choices,
+            default=argparse.SUPPRESS,
+            metavar=None if choices else spec.name.upper(),
+            help=f"{spec.metadata['help']} (default: {default})".replace("%", "%%"),
+        )
+
+
+def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
+    given = {k.removeprefix("config_"): v for k, v in vars(args).items() if k.startswith("config_")}
+    config = (base or TrainConfig()).replace(**given)
+    config.validate()
+    return config
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m w2v_core",
         description="Train word2vec (skip-gram / CBOW) on a text corpus and query the result.",
     )
@@ -39,43 +114,68 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train",
         help="train a new run",
-        description="Train word2vec. The corpus is plain text: one document per line, tokens "
-        "separated by whitespace (already lowercased/cleaned as you want them).",
+        description="Train word2vec on a data file (--data: the formats and preprocessing of the "
+        "app) or on pre-tokenised text (--corpus: one document per line, tokens separated by "
+        "whitespace, already cleaned as you want them).",
     )
     source = train.add_mutually_exclusive_group(required=True)
-    source.add_argument("--corpus", type=Path, help="plain-text corpus file")
     source.add_argument(
-        "--from-run", type=Path, help="train a run folder prepared by the app (settings inside)"
+        "--data",
+        type=Path,
+        help="a data file as the app's upload takes it (.txt, .csv/.tsv, .jsonl, .parquet, .zip of "
+        ".txt) or a local Hugging Face dataset folder",
     )
-    train.add_argument("--out", type=Path, help="new run folder to create (with --corpus)")
-    train.add_argument("--name", help="a name for the run (default: the folder name)")
-    train.add_argument("--model", choices=["skipgram", "cbow"], default="skipgram")
-    train.add_argument("--loss", choices=["negative", "softmax"], default="negative")
-    train.add_argument("--dim", type=_positive_int, default=100, help="vector size (100)")
-    train.add_argument("--window", type=_positive_int, default=5, help="max context distance (5)")
-    train.add_argument("--negative", type=_positive_int, default=5, help="noise words per pair (5)")
-    train.add_argument("--min-count", type=_positive_int, default=5, help="drop rarer words (5)")
-    train.add_argument("--max-vocab", type=_positive_int, default=None, help="keep at most N words")
-    train.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (1e-3)")
-    train.add_argument("--epochs", type=_positive_int, default=5)
+    source.add_argument("--corpus", type=Path, help="pre-tokenised plain-text corpus file")
+    source.add_argument("--from-run", type=Path, help="train a run folder prepared by the app")
+    train.add_argument("--text-column", help="with --data: the column holding the text")
     train.add_argument(
-        "--lr", type=float, default=None, help="learning rate (default by optimizer)"
+        "--preprocessing",
+        default="default",
+        help="with --data: a preset name (default, blog, ...) or the JSON the app saves in "
+        "run.json under data.preprocess (default: default)",
     )
-    train.add_argument("--batch-size", type=_positive_int, default=None)
-    train.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="sgd")
-    train.add_argument("--seed", type=int, default=1)
-    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
-    train.add_argument("--threads", type=_positive_int, default=None, help="CPU threads (all)")
-    train.add_argument("--engine", choices=["auto", "fused", "batched"], default="auto")
+    train.add_argument("--out", type=Path, help="new run folder to create")
+    train.add_argument("--name", help="a name for the run (default: the folder name)")
+    train.add_argument(
+        "--min-count", type=whole_number(1), default=None, help="drop rarer words (default: 5)"
+    )
+    train.add_argument(
+        "--max-vocab", type=whole_number(1), default=None, help="keep at most N words"
+    )
+    add_train_config_options(train)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     resume = commands.add_parser("resume", help="continue a stopped run from its last epoch")
     resume.add_argument("run_dir", type=Path)
-    resume.add_argument("--epochs", type=_positive_int, default=None, help="new total epochs")
+    resume.add_argument("--epochs", type=whole_number(1), default=None, help="new total epochs")
+    resume.add_argument("--threads", type=whole_number(1), default=None, help="CPU threads")
     resume.add_argument("--quiet", action="store_true")
+    resume.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # the app's job
+
+    rerun = commands.add_parser(
+        "rerun",
+        help="rebuild a run from its run.json alone",
+        description="Rebuild a run from its run.json: the same data (checked by fingerprint), "
+        "preprocessing and settings. With --threads 1 (and an original trained with one thread) "
+        "the vectors are byte-identical.",
+    )
+    rerun.add_argument("run_dir", type=Path)
+    rerun.add_argument("--out", type=Path, required=True, help="new run folder to create")
+    rerun.add_argument("--threads", type=whole_number(1), default=None, help="CPU threads")
+    rerun.add_argument("--quiet", action="store_true")
 
     stop = commands.add_parser("stop", help="ask a running training to stop (it saves first)")
     stop.add_argument("run_dir", type=Path)
+
+    listing = commands.add_parser("list", help="list the runs in a folder")
+    listing.add_argument(
+        "runs_dir", type=Path, nargs="?", default=None, help="default: $W2V_RUNS_DIR, else ./runs"
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON object per run")
+
+    status = commands.add_parser("status", help="what a run is doing")
+    status.add_argument("run_dir", type=Path)
+    status.add_argument("--json", action="store_true")
 
     export = commands.add_parser("export", help="write vectors in a standard format")
     export.add_argument("run_dir", type=Path)
@@ -83,14 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["word2vec", "word2vec-binary", "projector"], default="word2vec"
     )
     export.add_argument("--out", type=Path, required=True, help="file (or folder for projector)")
-    export.add_argument("--epoch", type=_positive_int, default=None, help="default: latest")
+    export.add_argument("--epoch", type=whole_number(1), default=None, help="default: latest")
     export.add_argument("--vectors", choices=["input", "output", "average"], default="input")
 
     neighbors = commands.add_parser("neighbors", help="print a word's nearest neighbours")
     neighbors.add_argument("run_dir", type=Path)
     neighbors.add_argument("word")
-    neighbors.add_argument("--k", type=_positive_int, default=10)
-    neighbors.add_argument("--epoch", type=_positive_int, default=None, help="default: latest")
+    neighbors.add_argument("--k", type=whole_number(1), default=10)
+    neighbors.add_argument("--epoch", type=whole_number(1), default=None, help="default: latest")
     neighbors.add_argument("--vectors", choices=["input", "output", "average"], default="input")
     return parser
 
@@ -127,49 +227,96 @@ def _stop_on_signals(stop_event: threading.Event) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from w2v_core.config import TrainConfig
+# ---- train / resume / rerun ---------------------------------------------------------------------------
+def _file_fingerprint(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _corpus_file_data(path: Path, min_count: int, max_vocab: int | None):
+    """Vocabulary, corpus and run.json `data` of a pre-tokenised text file."""
     from w2v_core.corpus import build_from_text_file
+
+    vocab, corpus = build_from_text_file(path, min_count, max_vocab)
+    data = {
+        "source": "file",
+        "format": "tokenised text",
+        "path": str(path.resolve()),
+        "fingerprint": _file_fingerprint(path),
+        "min_count": min_count,
+        "max_vocab_size": max_vocab,
+    }
+    return vocab, corpus, data
+
+
+def _preprocessed_data(spec, preprocessing, expected_fingerprint: str | None = None):
+    """Vocabulary, corpus and run.json `data` of a data set, through the app's data path."""
+    from w2v_core.preprocess import prepare_corpus
+
+    result = prepare_corpus(spec, preprocessing, expected_fingerprint=expected_fingerprint)
+    return result.vocab, result.corpus, result.data_description()
+
+
+def _new_run(args: argparse.Namespace, config: TrainConfig, vocab, corpus, data):
     from w2v_core.run_folder import RunFolder
-    from w2v_core.trainer import check_trainable, resume
+    from w2v_core.trainer import check_trainable
+
+    check_trainable(config, vocab, corpus)
+    return RunFolder.create(args.out, config, vocab, corpus, data=data, name=args.name)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from w2v_core.run_folder import RunFolder
 
     stop_event = threading.Event()
     _stop_on_signals(stop_event)
     if args.from_run is not None:
         run = RunFolder.open(args.from_run)
+        _clear_stale_stop(run)
+        return _run_training(run, stop_event, args.quiet)
+    if args.out is None:
+        raise W2VError("--out RUN_DIR is required with --data or --corpus.")
+    config = config_from_args(args)  # before any reading: a bad setting leaves no folder behind
+    if args.corpus is not None:
+        if args.text_column or args.preprocessing != "default":
+            raise W2VError(
+                "--text-column and --preprocessing apply to --data; --corpus is already tokenised."
+            )
+        min_count = args.min_count if args.min_count is not None else 5
+        vocab, corpus, data = _corpus_file_data(args.corpus, min_count, args.max_vocab)
     else:
-        if args.out is None:
-            raise W2VError("--out RUN_DIR is required with --corpus.")
-        config = TrainConfig(
-            model=args.model,
-            loss=args.loss,
-            dim=args.dim,
-            window=args.window,
-            negative=args.negative,
-            sample=args.sample,
-            epochs=args.epochs,
-            lr=args.lr,
-            optimizer=args.optimizer,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            device=args.device,
-            threads=args.threads,
-            engine=args.engine,
-        )
-        config.validate()
-        vocab, corpus = build_from_text_file(args.corpus, args.min_count, args.max_vocab)
-        check_trainable(config, vocab, corpus)
-        data = {
-            "source": "file",
-            "path": str(args.corpus.resolve()),
-            "min_count": args.min_count,
-            "max_vocab_size": args.max_vocab,
-        }
-        run = RunFolder.create(args.out, config, vocab, corpus, data=data, name=args.name)
-    return _run_training(run, stop_event, args.quiet, resume)
+        from w2v_core.preprocess import PreprocessConfig
+        from w2v_core.sources import DataSpec
+
+        preprocessing = PreprocessConfig.from_name_or_json(args.preprocessing)
+        if args.min_count is not None or args.max_vocab is not None:
+            preprocessing = dataclasses.replace(
+                preprocessing,
+                min_count=args.min_count or preprocessing.min_count,
+                max_vocab_size=args.max_vocab or preprocessing.max_vocab_size,
+            )
+        spec = DataSpec.from_path(args.data, text_column=args.text_column)
+        vocab, corpus, data = _preprocessed_data(spec, preprocessing)
+    run = _new_run(args, config, vocab, corpus, data)
+    return _run_training(run, stop_event, args.quiet)
 
 
-def _run_training(run, stop_event, quiet: bool, resume, **changes) -> int:
+def _clear_stale_stop(run) -> None:
+    """A person starting training from the command line means it: a stop request left by an
+    earlier, dead worker must not stop it. (The app's launcher clears it itself, before launching,
+    so that a Stop pressed while its worker starts is still honoured: `--worker` skips this.)"""
+    if not run.worker_alive():
+        run.clear_stop_request()
+
+
+def _run_training(run, stop_event, quiet: bool, **changes) -> int:
+    from w2v_core.trainer import resume
+
     bar = _ProgressBar(quiet)
     try:
         result = resume(run, on_progress=bar, stop_event=stop_event, config_changes=changes or None)
@@ -193,29 +340,187 @@ def _run_training(run, stop_event, quiet: bool, resume, **changes) -> int:
 
 def _cmd_resume(args: argparse.Namespace) -> int:
     from w2v_core.run_folder import RunFolder
-    from w2v_core.trainer import resume
 
     stop_event = threading.Event()
     _stop_on_signals(stop_event)
     run = RunFolder.open(args.run_dir)
-    changes = {"epochs": args.epochs} if args.epochs else {}
-    return _run_training(run, stop_event, args.quiet, resume, **changes)
+    if not args.worker:
+        _clear_stale_stop(run)
+    changes: dict[str, Any] = {}
+    if args.epochs:
+        changes["epochs"] = args.epochs
+    if args.threads:
+        changes["threads"] = args.threads
+    return _run_training(run, stop_event, args.quiet, **changes)
 
 
+def _cmd_rerun(args: argparse.Namespace) -> int:
+    from w2v_core.errors import RunFolderError
+    from w2v_core.run_folder import RunFolder
+
+    original = RunFolder.open(args.run_dir)
+    info = original.info()
+    config = original.config()
+    if args.threads:
+        config = config.replace(threads=args.threads)
+    data = info.get("data") or {}
+    if data.get("spec"):
+        from w2v_core.preprocess import PreprocessConfig
+        from w2v_core.sources import DataSpec
+
+        spec = DataSpec.from_dict(data["spec"])
+        preprocessing = PreprocessConfig.from_dict(data.get("preprocess") or {})
+        vocab, corpus, new_data = _preprocessed_data(spec, preprocessing, data.get("fingerprint"))
+    elif data.get("source") == "file" and data.get("path"):
+        path = Path(data["path"])
+        if not path.is_file():
+            raise RunFolderError(
+                f"The corpus file of run '{original.name}' is missing: {path}. Put it back at that "
+                "path to re-run."
+            )
+        if data.get("fingerprint") and _file_fingerprint(path) != data["fingerprint"]:
+            raise RunFolderError(
+                f"The corpus file {path} has changed since run '{original.name}' was made (its "
+                "fingerprint differs), so a re-run would not be the same run."
+            )
+        vocab, corpus, new_data = _corpus_file_data(
+            path, int(data.get("min_count") or 5), data.get("max_vocab_size")
+        )
+    else:
+        raise RunFolderError(
+            f"run.json of run '{original.name}' does not say where its data came from (it was made "
+            "by an older version), so it cannot be re-run."
+        )
+    if len(vocab) != int(info.get("vocab_size") or -1) or corpus.n_tokens != int(
+        info.get("n_tokens") or -1
+    ):
+        raise RunFolderError(
+            f"Rebuilding the corpus of run '{original.name}' gave {len(vocab):,} words and "
+            f"{corpus.n_tokens:,} tokens, not the {info.get('vocab_size')} and "
+            f"{info.get('n_tokens')} it had: the data or the preprocessing code has changed."
+        )
+    new_data["rerun_of"] = str(original.path.resolve())
+    args.name = f"Re-run of {info.get('name') or original.name}"
+    run = _new_run(args, config, vocab, corpus, new_data)
+    stop_event = threading.Event()
+    _stop_on_signals(stop_event)
+    if (info.get("threads_used") or config.cpu_threads) != 1 or config.cpu_threads != 1:
+        print(
+            "Note: with more than one thread the updates race (Hogwild), so the re-run is "
+            "statistically equal, not byte-identical. Use --threads 1 on a one-thread run for that.",
+            file=sys.stderr,
+        )
+    return _run_training(run, stop_event, args.quiet)
+
+
+# ---- stop / list / status -------------------------------------------------------------------------
 def _cmd_stop(args: argparse.Namespace) -> int:
+    from w2v_core.jobs import request_stop
     from w2v_core.run_folder import RunFolder
 
     run = RunFolder.open(args.run_dir)
-    if run.info().get("status") != "running":
-        print(f"Run '{run.path.name}' is not running.", file=sys.stderr)
+    if not request_stop(run.path):
+        print(
+            f"Run '{run.name}' is not training ({run.state().status.label}); nothing to stop.",
+            file=sys.stderr,
+        )
         return 0
-    run.request_stop()
     print(
         "Stop requested; the trainer saves its vectors and stops within a second.", file=sys.stderr
     )
     return 0
 
 
+def _cmd_list(args: argparse.Namespace) -> int:
+    from w2v_core.jobs import list_summaries
+    from w2v_core.run_folder import default_runs_root
+
+    root = args.runs_dir if args.runs_dir is not None else default_runs_root()
+    if not root.is_dir():
+        raise W2VError(f"'{root}' is not a folder.")
+    summaries = list_summaries(root)
+    if args.json:
+        for s in summaries:
+            row = {
+                "name": s.name,
+                "title": s.title,
+                "status": s.status.value,
+                "epochs_done": s.epochs_done,
+                "epochs_total": s.epochs_total,
+                "created": s.created,
+            }
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    if not summaries:
+        print(f"No runs in {root}.", file=sys.stderr)
+        return 0
+    rows = [("NAME", "TITLE", "STATUS", "EPOCHS", "CREATED")]
+    rows += [(s.name, s.title, s.status.label, s.epochs, s.created) for s in summaries]
+    widths = [min(max(len(r[i]) for r in rows), 48) for i in range(5)]
+    for row in rows:
+        cells = [
+            (c if len(c) <= w else c[: w - 1] + "…").ljust(w) for c, w in zip(row, widths)
+        ]
+        print("  ".join(cells).rstrip())
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from w2v_core.jobs import describe_data, describe_settings, run_view
+    from w2v_core.run_folder import RunFolder
+
+    run = RunFolder.open(args.run_dir)
+    info = run.info()
+    view = run_view(run.path)
+    state = view.state
+    latest = view.latest
+    loss = view.latest_loss
+    report = {
+        "name": run.name,
+        "title": info.get("name") or run.name,
+        "status": state.status.value,
+        "epochs_done": state.epochs_done,
+        "epochs_total": state.epochs_total,
+        "saved_epochs": state.saved_epochs,
+        "stop_requested": state.stop_requested,
+        "worker_alive": state.worker_alive,
+        "can_resume": state.can_resume,
+        "device": info.get("device"),
+        "engine": info.get("engine"),
+        "threads_used": info.get("threads_used"),
+        "data": describe_data(info.get("data") or {}),
+        "settings": describe_settings(info.get("config") or {}),
+        "loss": loss,
+        "fraction_done": latest.fraction_done if latest else None,
+        "eta_seconds": latest.eta_seconds if latest and view.active else None,
+        "error": state.error,
+    }
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    lines = [
+        f"{report['title']} ({run.name})",
+        f"  status:   {state.status.label}",
+        f"  epochs:   {state.epochs_done} of {state.epochs_total} done; saved: "
+        + (", ".join(str(e) for e in state.saved_epochs) or "none"),
+        f"  data:     {report['data']}",
+        f"  settings: {report['settings']}",
+    ]
+    if report["device"]:
+        lines.append(f"  device:   {report['device']} ({report['engine']})")
+    if loss is not None:
+        lines.append(f"  loss:     {loss:.4f}")
+    if latest is not None and view.active:
+        lines.append(f"  progress: {latest.fraction_done:.0%}, {latest.words_per_second:,.0f} words/s")
+    if state.error:
+        lines.append(f"  error:    {state.error}")
+    if state.can_resume:
+        lines.append(f"  continue with: python -m w2v_core resume {run.path}")
+    print("\n".join(lines))
+    return 0
+
+
+# ---- queries --------------------------------------------------------------------------------------
 def _cmd_export(args: argparse.Namespace) -> int:
     from w2v_core.embeddings import Embeddings
     from w2v_core.export import export_projector, export_word2vec
@@ -242,7 +547,10 @@ def _cmd_neighbors(args: argparse.Namespace) -> int:
 COMMANDS = {
     "train": _cmd_train,
     "resume": _cmd_resume,
+    "rerun": _cmd_rerun,
     "stop": _cmd_stop,
+    "list": _cmd_list,
+    "status": _cmd_status,
     "export": _cmd_export,
     "neighbors": _cmd_neighbors,
 }
@@ -271,3 +579,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        print(
+            f"error: unexpected {type(error).__name__}: {error}. This is a bug in w2v_core; "
+            f"set {DEBUG_ENV}=1 to see the details when reporting it.",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED

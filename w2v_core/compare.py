@@ -13,17 +13,17 @@ comparing coordinates says nothing; the set of a word's k nearest neighbours doe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from w2v_core.config import VectorKind
 from w2v_core.embeddings import Embeddings, Epoch, Neighbours, restrict_to_shared
 from w2v_core.projection import EpochMaps, aligned_epoch_maps
-from w2v_core.run_folder import STOPPED, RunFolder
+from w2v_core.run_folder import Metrics, RunFolder
 
 
 @dataclass(frozen=True)
@@ -60,14 +60,26 @@ class RunComparison:
     only_in_b: int
 
 
+EpochEmbeddings = Sequence[tuple[Epoch, Embeddings]]  # checkpoints in training order
+
+
 def run_epochs(run: RunFolder | str | Path) -> list[Epoch]:
-    """Checkpoints to compare, in training order: every complete epoch, then "stopped" if a stop
-    checkpoint exists (the trainer deletes it once a later epoch completes, so it is the newest)."""
+    """Checkpoints to compare, in training order (`RunFolder.saved_epochs`)."""
+    return _open(run).saved_epochs()
+
+
+def epoch_embeddings(
+    run: RunFolder | str | Path,
+    kind: VectorKind = "input",
+    epochs: Sequence[Epoch] | None = None,
+    load: Callable[[Epoch], Embeddings] | None = None,
+) -> list[tuple[Epoch, Embeddings]]:
+    """(epoch, vectors) of every saved checkpoint (or of `epochs`). `load(epoch)` lets a caller
+    supply its own (cached) loader; by default each checkpoint is read from the run folder."""
     run = _open(run)
-    epochs: list[Epoch] = list(run.checkpoint_epochs())
-    if run.has_stopped_checkpoint():
-        epochs.append(STOPPED)
-    return epochs
+    epochs = list(epochs) if epochs is not None else run.saved_epochs()
+    load = load or (lambda epoch: Embeddings.from_run(run, epoch, kind))
+    return [(epoch, load(epoch)) for epoch in epochs]
 
 
 def jaccard_at_k(
@@ -83,32 +95,24 @@ def jaccard_at_k(
 
 
 def neighbours_by_epoch(
-    run: RunFolder | str | Path,
-    words: Sequence[str],
-    k: int = 10,
-    kind: VectorKind = "input",
-    epochs: Sequence[Epoch] | None = None,
+    checkpoints: EpochEmbeddings, words: Sequence[str], k: int = 10
 ) -> dict[str, list[EpochNeighbours]]:
-    """For each word, its `k` nearest neighbours at every epoch, with changes marked.
+    """For each word, its `k` nearest neighbours at every checkpoint, with changes marked.
 
     Parameters
     ----------
-    run : the run folder
+    checkpoints : (epoch, Embeddings) in training order (see `epoch_embeddings`)
     words : words to follow (unknown words raise `UnknownWordError` with suggestions)
     k : neighbours per word
-    kind : which vectors ("input", "output" or "average"), as in `Embeddings.from_run`
-    epochs : checkpoints to use, in order; default `run_epochs(run)`
 
     Returns
     -------
-    dict word -> one `EpochNeighbours` per epoch, in order.
+    dict word -> one `EpochNeighbours` per checkpoint, in order.
     """
-    run = _open(run)
-    epochs = list(epochs) if epochs is not None else run_epochs(run)
     words = list(dict.fromkeys(words))
     result: dict[str, list[EpochNeighbours]] = {word: [] for word in words}
-    for epoch in epochs:
-        found = Embeddings.from_run(run, epoch, kind).most_similar_many(words, k)
+    for epoch, embeddings in checkpoints:
+        found = embeddings.most_similar_many(words, k)
         for word in words:
             history = result[word]
             current = found[word]
@@ -126,32 +130,32 @@ def neighbours_by_epoch(
 
 
 def consecutive_overlap(
-    run: RunFolder | str | Path,
+    checkpoints: EpochEmbeddings,
     words: Sequence[str] | None = None,
     k: int = 10,
-    kind: VectorKind = "input",
     top_n: int = 500,
-    epochs: Sequence[Epoch] | None = None,
 ) -> list[OverlapStep]:
-    """Mean Jaccard@k between each pair of consecutive epochs: how much neighbourhoods still move.
+    """Mean Jaccard@k between each pair of consecutive checkpoints: how much neighbourhoods still
+    move.
 
     Averaged over `words`, or when None over the `top_n` most frequent words (whose vectors are
     the best trained). Values near 1 mean the map has settled; low values late in training mean more
     epochs (or more text) would still change the answers.
     """
-    run = _open(run)
-    epochs = list(epochs) if epochs is not None else run_epochs(run)
+    if not checkpoints:
+        return []
     if words is None:
-        words = run.vocab().words[:top_n]
+        words = checkpoints[0][1].words[:top_n]
     words = list(dict.fromkeys(words))
     steps: list[OverlapStep] = []
     previous: dict[str, Neighbours] | None = None
-    for i, epoch in enumerate(epochs):
-        current = Embeddings.from_run(run, epoch, kind).most_similar_many(words, k)
+    previous_epoch: Epoch | None = None
+    for epoch, embeddings in checkpoints:
+        current = embeddings.most_similar_many(words, k)
         if previous is not None:
             overlap = [jaccard_at_k(previous[w], current[w]) for w in words]
-            steps.append(OverlapStep(epochs[i - 1], epoch, float(np.mean(overlap))))
-        previous = current
+            steps.append(OverlapStep(previous_epoch, epoch, float(np.mean(overlap))))
+        previous, previous_epoch = current, epoch
     return steps
 
 
@@ -188,31 +192,20 @@ def compare_runs(
 
 
 def epoch_trajectories(
-    run: RunFolder | str | Path,
+    checkpoints: EpochEmbeddings,
     words: Sequence[str],
     method: Literal["umap", "pca"] = "pca",
-    kind: VectorKind = "input",
-    epochs: Sequence[Epoch] | None = None,
     seed: int = 0,
 ) -> EpochMaps:
-    """Aligned 2D positions of `words` at every epoch (see `projection.aligned_epoch_maps`)."""
-    run = _open(run)
-    epochs = list(epochs) if epochs is not None else run_epochs(run)
-    embeddings = [Embeddings.from_run(run, epoch, kind) for epoch in epochs]
-    return aligned_epoch_maps(embeddings, words, method, seed=seed)
+    """Aligned 2D positions of `words` at every checkpoint (see `projection.aligned_epoch_maps`)."""
+    return aligned_epoch_maps([emb for _, emb in checkpoints], words, method, seed=seed)
 
 
-def loss_curve(run: RunFolder | str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The loss records of `metrics.jsonl`: (progress records, epoch-end records), in order.
-
-    Progress records carry step, epoch (1-based), fraction_done (of the whole run, 0..1) and loss
-    (smoothed); epoch-end records carry epoch and loss (the epoch's mean; None if no step ran).
-    Plot loss against step or fraction_done, with a marker per epoch end.
-    """
-    records = _open(run).read_metrics()
-    progress = [r for r in records if r.get("kind") == "progress"]
-    epoch_ends = [r for r in records if r.get("kind") == "epoch"]
-    return progress, epoch_ends
+def loss_curve(run: RunFolder | str | Path) -> Metrics:
+    """The loss records of a run: `Metrics.progress` (each report: step, epoch, fraction_done, loss)
+    and `Metrics.epochs` (each epoch's mean loss). Plot loss against fraction_done, with a marker
+    per epoch end."""
+    return _open(run).metrics()
 
 
 def _open(run: RunFolder | str | Path) -> RunFolder:

@@ -1,37 +1,64 @@
-"""Run folder: one folder per training run holding everything needed to inspect or rebuild it.
+"""The run: one folder per training run, and everything that says what state it is in.
 
-Layout (the app and the CLI share it)::
+This module is the one owner of the run concept. The app, the CLI, the trainer, the explore pages and
+the tests all read and write a run through `RunFolder`; nobody else knows a file name, a status
+string or a metric-record key.
+
+Layout::
 
     RUN_DIR/
       run.json                      settings, data description, seed, device, versions, status, times
       vocab.tsv                     word<TAB>count, id order
       corpus.npz                    the encoded corpus (plain arrays), so a run can be resumed
-      metrics.jsonl                 one JSON object per progress report / finished epoch
-      checkpoints/epoch_NNN.safetensors + epoch_NNN.json   after every complete epoch (1-based)
+      metrics.jsonl                 one JSON object per `ProgressRecord` / `EpochRecord`
+      checkpoints/epoch_NNN.safetensors + epoch_NNN.json   after a complete epoch (1-based)
       checkpoints/stopped.safetensors + stopped.json       where a stop request left the vectors
       STOP                          present while a stop has been requested
+      worker.lock                   held (flock) by the process that trains the run, while it trains
+      control.lock                  held for an instant around every read-modify-write of run.json
+      worker.pid, worker.log        the background process the app started, and what it printed
 
-Every file is written atomically. Checkpoints are safetensors (never pickle) with a JSON sidecar; the
-sidecar is written last, so a checkpoint without one is incomplete and ignored.
-Owns: this layout, reading and writing it, run status. Leaves out: what the tensors mean
-(`w2v_core.embeddings`) and when to write them (`w2v_core.trainer`).
+Status machine (`RunStatus`): a run is created, then starting (a worker was launched), running,
+and ends stopped, finished or failed; a stopped, failed or finished run can start again (resume, or
+train further). Two statuses are never written, only seen: stopping (a stop was requested of a live
+worker) and lost (run.json says a worker trains it, but no process holds its lock).
+
+Whether a worker is alive comes from `worker.lock` alone (plus, in the instant between a launch and
+the worker taking the lock, the launched pid), so runs from the app and from the CLI are judged alike,
+and a worker killed with -9 releases its lock with its life.
+
+Every file is written atomically and fsynced (file and folder). Checkpoints are safetensors (never
+pickle) with a JSON sidecar written last, so a checkpoint without a sidecar is incomplete and ignored.
+Leaves out: what the tensors mean (`w2v_core.embeddings`), when to write them (`w2v_core.trainer`),
+and starting processes (`w2v_core.jobs`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import platform
+import re
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import EncodedCorpus
 from w2v_core.errors import RunFolderError
-from w2v_core.io_utils import atomic_write, atomic_write_json, read_json
+from w2v_core.io_utils import atomic_write, atomic_write_json, atomic_write_text, read_json
 from w2v_core.vocab import Vocabulary
+
+try:  # POSIX; elsewhere a worker's liveness falls back to its pid
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     import torch
@@ -39,13 +66,71 @@ if TYPE_CHECKING:
 # torch and safetensors are imported where checkpoints are read or written, not at module import:
 # the app's pages list runs and read metrics without paying torch's import time (~1 s).
 
-RunStatus = Literal["created", "running", "stopped", "finished", "failed"]
 FORMAT_VERSION = 1
-STOPPED = "stopped"
+STOPPED = "stopped"  # the checkpoint label of "where it stopped"
+Epoch = int | Literal["stopped"]
+RUNS_DIR_ENV = "W2V_RUNS_DIR"
+WORKER_LOCK_WAIT_SECONDS = 2.0  # a probe holds the lock for microseconds; a real worker for hours
+STALE_TEMP_SECONDS = 60.0  # a temp file this old with no live worker is a crash's leftover
+
+
+class RunStatus(str, Enum):
+    """What a run is doing. `STOPPING` and `LOST` are derived, never written to run.json."""
+
+    CREATED = "created"  # folder written, no worker launched yet
+    STARTING = "starting"  # a worker was launched and has not begun training yet
+    RUNNING = "running"
+    STOPPING = "stopping"  # derived: a stop was requested and the worker is still alive
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    FAILED = "failed"
+    LOST = "lost"  # derived: run.json says starting/running, but no worker is alive
+
+    @property
+    def active(self) -> bool:
+        """A worker is (or is about to be) training this run."""
+        return self in (RunStatus.STARTING, RunStatus.RUNNING, RunStatus.STOPPING)
+
+    @property
+    def ended(self) -> bool:
+        return self in (RunStatus.STOPPED, RunStatus.FINISHED, RunStatus.FAILED, RunStatus.LOST)
+
+    @property
+    def label(self) -> str:
+        """What a person reads: the app's badges and the CLI's tables."""
+        return _STATUS_LABELS[self]
+
+
+_S = RunStatus
+_STATUS_LABELS = {
+    _S.CREATED: "not started",
+    _S.STARTING: "starting",
+    _S.RUNNING: "training",
+    _S.STOPPING: "stopping",
+    _S.STOPPED: "stopped",
+    _S.FINISHED: "finished",
+    _S.FAILED: "failed",
+    _S.LOST: "stopped unexpectedly",
+}
+# Written statuses and where each may go. A dead worker's starting/running may be taken over.
+TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
+    _S.CREATED: frozenset({_S.STARTING, _S.RUNNING, _S.STOPPED, _S.FINISHED, _S.FAILED}),
+    _S.STARTING: frozenset({_S.STARTING, _S.RUNNING, _S.STOPPED, _S.FAILED}),
+    _S.RUNNING: frozenset({_S.STARTING, _S.RUNNING, _S.STOPPED, _S.FINISHED, _S.FAILED}),
+    _S.STOPPED: frozenset({_S.STARTING, _S.RUNNING, _S.STOPPED, _S.FINISHED, _S.FAILED}),
+    _S.FAILED: frozenset({_S.STARTING, _S.RUNNING, _S.STOPPED, _S.FINISHED, _S.FAILED}),
+    _S.FINISHED: frozenset({_S.STARTING, _S.RUNNING, _S.FINISHED, _S.FAILED}),
+}
+WRITTEN_STATUSES = frozenset(TRANSITIONS)
 
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def default_runs_root() -> Path:
+    """Where runs live unless told otherwise: `$W2V_RUNS_DIR`, else `./runs`."""
+    return Path(os.environ.get(RUNS_DIR_ENV) or "runs").expanduser().resolve()
 
 
 def library_versions() -> dict[str, str]:
@@ -66,11 +151,128 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+# ---- metric records: written by the trainer, read by every page through the same classes -------
+@dataclass(frozen=True)
+class ProgressRecord:
+    """A progress report during training (at most one a second)."""
+
+    KIND: ClassVar[str] = "progress"
+    step: int  # chunks of work done since the run began (continues across a resume)
+    epoch: int  # the epoch in progress, 1-based
+    epochs: int
+    fraction_done: float  # of the whole run, 0..1
+    loss: float | None  # mean loss per example since the previous report
+    epoch_loss: float | None  # mean loss per example so far in this epoch
+    words_per_second: float  # corpus words (before subsampling) per second, this session
+    eta_seconds: float | None
+    elapsed_seconds: float  # this session
+    learning_rate: float
+    device: str
+    time: float = 0.0  # Unix time of the report
+
+    @property
+    def latest_loss(self) -> float | None:
+        return self.loss if self.loss is not None else self.epoch_loss
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Written once an epoch is complete and its checkpoint saved."""
+
+    KIND: ClassVar[str] = "epoch"
+    epoch: int  # 1-based
+    epochs: int
+    step: int
+    fraction_done: float
+    loss: float | None  # the epoch's mean loss per example; None if no step ran
+    seconds: float
+    words_per_second: float | None
+    time: float = 0.0
+
+    @property
+    def latest_loss(self) -> float | None:
+        return self.loss
+
+
+MetricRecord = ProgressRecord | EpochRecord
+_RECORD_CLASSES: dict[str, type] = {ProgressRecord.KIND: ProgressRecord, EpochRecord.KIND: EpochRecord}
+
+
+def record_to_json(record: MetricRecord) -> str:
+    return json.dumps({"kind": record.KIND, **dataclasses.asdict(record)}, default=float) + "\n"
+
+
+def record_from_dict(values: dict[str, Any]) -> MetricRecord | None:
+    """The typed record of one metrics line; None for a line of another (or a future) kind."""
+    cls = _RECORD_CLASSES.get(values.get("kind"))  # type: ignore[arg-type]
+    if cls is None:
+        return None
+    names = {f.name for f in dataclasses.fields(cls)}
+    try:
+        return cls(**{k: v for k, v in values.items() if k in names})
+    except TypeError:  # a field missing: a damaged line
+        return None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """All records of a run, split by kind, in order."""
+
+    progress: list[ProgressRecord]
+    epochs: list[EpochRecord]
+
+    def latest_loss(self, since: float = 0.0) -> float | None:
+        """The newest loss reported at or after `since` (a progress report, else an epoch's mean)."""
+        records = [r for r in [*self.progress, *self.epochs] if r.time >= since]
+        for record in sorted(records, key=lambda r: r.time, reverse=True):
+            if record.latest_loss is not None:
+                return record.latest_loss
+        return None
+
+
+# ---- what a run looks like from outside ------------------------------------------------------------
+@dataclass(frozen=True)
+class RunState:
+    """One consistent read of a run: status (with the derived ones), epochs, stop request, worker."""
+
+    status: RunStatus
+    written_status: RunStatus
+    error: str | None
+    stop_requested: bool
+    worker_alive: bool
+    epochs_total: int
+    epochs_done: int
+    saved_epochs: list[Epoch]  # complete epochs ascending, then "stopped" if there is one
+    launched_at: float | None  # Unix time of the newest launch (app Start/Resume), if any
+
+    @property
+    def can_resume(self) -> bool:
+        return (
+            self.status
+            in (RunStatus.CREATED, RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST)
+            and self.epochs_done < self.epochs_total
+        )
+
+    @property
+    def has_vectors(self) -> bool:
+        return bool(self.saved_epochs)
+
+
+_TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
+
+
 class RunFolder:
     """Read and write one run folder."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
 
     # ---- paths --------------------------------------------------------------------------------
     @property
@@ -97,6 +299,22 @@ class RunFolder:
     def stop_file(self) -> Path:
         return self.path / "STOP"
 
+    @property
+    def worker_lock_file(self) -> Path:
+        return self.path / "worker.lock"
+
+    @property
+    def control_lock_file(self) -> Path:
+        return self.path / "control.lock"
+
+    @property
+    def worker_pid_file(self) -> Path:
+        return self.path / "worker.pid"
+
+    @property
+    def worker_log(self) -> Path:
+        return self.path / "worker.log"
+
     # ---- creation / opening -------------------------------------------------------------------
     @classmethod
     def create(
@@ -108,20 +326,15 @@ class RunFolder:
         data: dict[str, Any] | None = None,
         name: str | None = None,
     ) -> RunFolder:
-        """Start a new run folder; refuses a folder that already holds a run."""
+        """Start a new run folder. Exclusive: of two processes creating the same folder at the same
+        moment, exactly one succeeds; the other gets a `RunFolderError`, and nothing is overwritten.
+        """
         run = cls(path)
-        if run.run_json.exists():
-            raise RunFolderError(
-                f"'{run.path}' already holds a run. Choose a new output folder, or resume that run."
-            )
         run.path.mkdir(parents=True, exist_ok=True)
-        run.checkpoint_dir.mkdir(exist_ok=True)
-        vocab.save_tsv(run.vocab_tsv)
-        corpus.save(run.corpus_npz)
         info = {
             "format_version": FORMAT_VERSION,
             "name": name or run.path.name,
-            "status": "created",
+            "status": RunStatus.CREATED.value,
             "error": None,
             "created_at": now_iso(),
             "updated_at": now_iso(),
@@ -133,12 +346,57 @@ class RunFolder:
             "n_documents": corpus.n_documents,
             "device": None,
             "engine": None,
+            "threads_used": None,
             "epochs_completed": 0,
             "library_versions": library_versions(),
             "host": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
         }
-        atomic_write_json(run.run_json, info)
+        run._claim(info)
+        run.checkpoint_dir.mkdir(exist_ok=True)
+        vocab.save_tsv(run.vocab_tsv)
+        corpus.save(run.corpus_npz)
         return run
+
+    def _claim(self, info: dict[str, Any]) -> None:
+        """Publish run.json only if there is none: a hard link fails when the name exists, so the
+        claim is atomic even between processes (unlike checking first, then writing)."""
+        temp = self.path / f".run.json.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        atomic_write_json(temp, info)
+        try:
+            os.link(temp, self.run_json)
+        except FileExistsError:
+            raise RunFolderError(
+                f"'{self.path}' already holds a run. Choose a new output folder, or resume that run."
+            ) from None
+        finally:
+            temp.unlink(missing_ok=True)
+
+    @classmethod
+    def create_unique(
+        cls,
+        root: str | Path,
+        label: str,
+        config: TrainConfig,
+        vocab: Vocabulary,
+        corpus: EncodedCorpus,
+        data: dict[str, Any] | None = None,
+        name: str | None = None,
+    ) -> RunFolder:
+        """A new run under `root` named `<YYYYmmdd-HHMMSS>-<slug of label>` (with -2, -3, ... when
+        taken): two Starts in the same second get two folders, never one."""
+        root = Path(root)
+        base = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(label)}"
+        for n in range(1, 1000):
+            candidate = root / (base if n == 1 else f"{base}-{n}")
+            if (candidate / "run.json").exists():
+                continue
+            try:
+                return cls.create(candidate, config, vocab, corpus, data=data, name=name)
+            except RunFolderError:
+                if not (candidate / "run.json").exists():
+                    raise
+                continue  # another Start took this name a moment ago: try the next
+        raise RunFolderError(f"Could not find a free folder name for '{label}' under '{root}'.")
 
     @classmethod
     def open(cls, path: str | Path) -> RunFolder:
@@ -150,142 +408,461 @@ class RunFolder:
     # ---- run.json ------------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         try:
-            return read_json(self.run_json)
-        except (OSError, json.JSONDecodeError) as error:
-            raise RunFolderError(f"Cannot read '{self.run_json}': {error}") from error
-
-    def update(self, **fields: Any) -> dict[str, Any]:
-        info = self.info()
-        info.update(fields)
-        info["updated_at"] = now_iso()
-        atomic_write_json(self.run_json, info)
+            info = read_json(self.run_json)
+        except (OSError, ValueError) as error:
+            raise RunFolderError(
+                f"Cannot read the settings of run '{self.name}' (run.json is missing or damaged: "
+                f"{error}). The folder cannot be used as a run."
+            ) from error
+        if not isinstance(info, dict):
+            raise RunFolderError(f"run.json of run '{self.name}' is damaged (not a JSON object).")
         return info
 
-    def set_status(self, status: RunStatus, error: str | None = None, **fields: Any) -> None:
-        extra: dict[str, Any] = {"status": status, "error": error, **fields}
-        if status in ("finished", "stopped", "failed"):
-            extra["finished_at"] = now_iso()
-        self.update(**extra)
+    @contextlib.contextmanager
+    def _control_lock(self) -> Iterator[None]:
+        """Serialise read-modify-writes of run.json between the worker, the app and the CLI."""
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        with open(self.control_lock_file, "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def update(self, **fields: Any) -> dict[str, Any]:
+        with self._control_lock():
+            info = self.info()
+            info.update(fields)
+            info["updated_at"] = now_iso()
+            atomic_write_json(self.run_json, info)
+            return info
+
+    def written_status(self, info: dict[str, Any] | None = None) -> RunStatus:
+        value = (info or self.info()).get("status") or RunStatus.CREATED.value
+        try:
+            status = RunStatus(value)
+        except ValueError:
+            raise RunFolderError(
+                f"run.json of run '{self.name}' has an unknown status '{value}'."
+            ) from None
+        return status if status in WRITTEN_STATUSES else RunStatus.CREATED
+
+    def set_status(self, status: RunStatus | str, error: str | None = None, **fields: Any) -> None:
+        """Move to `status`, checked against `TRANSITIONS` (a programming error raises ValueError)."""
+        status = RunStatus(status)
+        with self._control_lock():
+            info = self.info()
+            current = self.written_status(info)
+            if status not in TRANSITIONS[current]:
+                raise ValueError(f"A run cannot go from {current.value} to {status.value}.")
+            info.update(fields)
+            info.update(status=status.value, error=error, updated_at=now_iso())
+            if status in (RunStatus.FINISHED, RunStatus.STOPPED, RunStatus.FAILED):
+                info["finished_at"] = now_iso()
+            elif status in (RunStatus.STARTING, RunStatus.RUNNING):
+                info["finished_at"] = None
+            atomic_write_json(self.run_json, info)
 
     def config(self) -> TrainConfig:
-        return TrainConfig.from_dict(self.info()["config"])
+        try:
+            return TrainConfig.from_dict(self.info()["config"])
+        except (KeyError, TypeError) as error:
+            raise RunFolderError(
+                f"run.json of run '{self.name}' has no readable settings ({error})."
+            ) from None
 
     def vocab(self) -> Vocabulary:
         if not self.vocab_tsv.is_file():
-            raise RunFolderError(f"'{self.path}' has no vocab.tsv.")
-        return Vocabulary.load_tsv(self.vocab_tsv)
+            raise RunFolderError(f"Run '{self.name}' has no vocab.tsv.")
+        try:
+            return Vocabulary.load_tsv(self.vocab_tsv)
+        except (ValueError, UnicodeDecodeError, IndexError, OSError) as error:
+            raise RunFolderError(
+                f"The vocabulary of run '{self.name}' (vocab.tsv) is damaged: {error}."
+            ) from None
 
     def corpus(self) -> EncodedCorpus:
         if not self.corpus_npz.is_file():
-            raise RunFolderError(f"'{self.path}' has no corpus.npz, so it cannot be resumed.")
-        return EncodedCorpus.load(self.corpus_npz)
+            raise RunFolderError(f"Run '{self.name}' has no corpus.npz, so it cannot be resumed.")
+        try:
+            return EncodedCorpus.load(self.corpus_npz)
+        except Exception as error:  # noqa: BLE001 - numpy/zipfile raise many kinds on a bad file
+            raise RunFolderError(
+                f"The encoded corpus of run '{self.name}' (corpus.npz) is damaged, so it cannot be "
+                f"resumed ({type(error).__name__}). Its saved epochs can still be explored."
+            ) from None
 
     # ---- metrics ------------------------------------------------------------------------------
-    def append_metrics(self, record: dict[str, Any]) -> None:
+    def append_metrics(self, record: MetricRecord) -> None:
         """Append one JSON line. A line is written whole with one write call."""
-        line = json.dumps(record, ensure_ascii=False, default=float) + "\n"
         with open(self.metrics_jsonl, "a", encoding="utf-8") as handle:
-            handle.write(line)
+            handle.write(record_to_json(record))
 
-    def read_metrics(self) -> list[dict[str, Any]]:
-        """All complete metric records; a torn last line (writer mid-append) is skipped."""
+    def metrics(self) -> Metrics:
+        """All complete records; a torn last line (writer mid-append) or a damaged one is skipped."""
+        progress: list[ProgressRecord] = []
+        epochs: list[EpochRecord] = []
+        for record in self._records():
+            (progress if isinstance(record, ProgressRecord) else epochs).append(record)
+        return Metrics(progress, epochs)
+
+    def _records(self) -> list[MetricRecord]:
         if not self.metrics_jsonl.is_file():
             return []
-        records = []
-        with open(self.metrics_jsonl, encoding="utf-8") as handle:
+        records: list[MetricRecord] = []
+        with open(self.metrics_jsonl, encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 if not line.endswith("\n"):
                     break
                 try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
+                    values = json.loads(line)
+                except ValueError:
                     continue
+                record = record_from_dict(values) if isinstance(values, dict) else None
+                if record is not None:
+                    records.append(record)
         return records
 
     def truncate_metrics_after_epoch(self, epoch: int) -> None:
         """Drop records of epochs after `epoch` (1-based, complete), used when resuming."""
-        kept = [r for r in self.read_metrics() if int(r.get("epoch", 0)) <= epoch]
-        text = "".join(json.dumps(r, ensure_ascii=False, default=float) + "\n" for r in kept)
-        from w2v_core.io_utils import atomic_write_text
-
-        atomic_write_text(self.metrics_jsonl, text)
+        kept = [r for r in self._records() if r.epoch <= epoch]
+        atomic_write_text(self.metrics_jsonl, "".join(record_to_json(r) for r in kept))
 
     # ---- checkpoints --------------------------------------------------------------------------
     @staticmethod
-    def checkpoint_label(epoch: int | str) -> str:
+    def checkpoint_label(epoch: Epoch | str) -> str:
         return STOPPED if epoch == STOPPED else f"epoch_{int(epoch):03d}"
 
+    def _sidecar(self, epoch: Epoch | str) -> Path:
+        return self.checkpoint_dir / f"{self.checkpoint_label(epoch)}.json"
+
+    def _tensor_file(self, epoch: Epoch | str) -> Path:
+        return self.checkpoint_dir / f"{self.checkpoint_label(epoch)}.safetensors"
+
     def save_checkpoint(
-        self, epoch: int | str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+        self, epoch: Epoch | str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
     ) -> Path:
         """Write `checkpoints/<label>.safetensors`, then its JSON sidecar (which marks it complete)."""
         from safetensors.torch import save_file
 
         label = self.checkpoint_label(epoch)
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        target = self.checkpoint_dir / f"{label}.safetensors"
+        target = self._tensor_file(epoch)
         contiguous = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
         atomic_write(target, lambda temp: save_file(contiguous, str(temp)))
         sidecar = {"label": label, "saved_at": now_iso(), "tensors": sorted(contiguous), **meta}
-        atomic_write_json(self.checkpoint_dir / f"{label}.json", sidecar)
+        atomic_write_json(self._sidecar(epoch), sidecar)
         return target
 
     def checkpoint_epochs(self) -> list[int]:
         """Complete epochs with a checkpoint, ascending (1-based)."""
         epochs = []
+        if not self.checkpoint_dir.is_dir():
+            return epochs
         for sidecar in self.checkpoint_dir.glob("epoch_*.json"):
             stem = sidecar.stem.removeprefix("epoch_")
             if stem.isdigit() and (self.checkpoint_dir / f"{sidecar.stem}.safetensors").is_file():
                 epochs.append(int(stem))
         return sorted(epochs)
 
-    def remove_checkpoint(self, epoch: int | str) -> None:
-        """Delete a checkpoint, sidecar first (so a half-deleted one is never taken as complete)."""
-        label = self.checkpoint_label(epoch)
-        (self.checkpoint_dir / f"{label}.json").unlink(missing_ok=True)
-        (self.checkpoint_dir / f"{label}.safetensors").unlink(missing_ok=True)
-
     def has_stopped_checkpoint(self) -> bool:
-        return (self.checkpoint_dir / f"{STOPPED}.json").is_file()
+        return self._sidecar(STOPPED).is_file() and self._tensor_file(STOPPED).is_file()
 
-    def checkpoint_meta(self, epoch: int | str) -> dict[str, Any]:
-        return read_json(self.checkpoint_dir / f"{self.checkpoint_label(epoch)}.json")
+    def saved_epochs(self) -> list[Epoch]:
+        """Every checkpoint in training order: complete epochs, then "stopped" if there is one (the
+        trainer deletes it once a later epoch completes, so it is always the newest)."""
+        epochs: list[Epoch] = list(self.checkpoint_epochs())
+        if self.has_stopped_checkpoint():
+            epochs.append(STOPPED)
+        return epochs
+
+    def latest_checkpoint(self) -> Epoch | None:
+        """The newest vectors: "stopped" if there is such a checkpoint, else the last complete
+        epoch, else None."""
+        saved = self.saved_epochs()
+        return saved[-1] if saved else None
+
+    def epochs_done(self, info: dict[str, Any] | None = None) -> int:
+        """Complete epochs: what run.json says, or the checkpoints if they say more (a worker killed
+        between writing a checkpoint and run.json)."""
+        info = info if info is not None else self.info()
+        epochs = self.checkpoint_epochs()
+        return max(int(info.get("epochs_completed") or 0), epochs[-1] if epochs else 0)
+
+    def remove_checkpoint(self, epoch: Epoch | str) -> None:
+        """Delete a checkpoint, sidecar first (so a half-deleted one is never taken as complete)."""
+        self._sidecar(epoch).unlink(missing_ok=True)
+        self._tensor_file(epoch).unlink(missing_ok=True)
+
+    def checkpoint_meta(self, epoch: Epoch | str) -> dict[str, Any]:
+        try:
+            meta = read_json(self._sidecar(epoch))
+        except (OSError, ValueError) as error:
+            raise RunFolderError(
+                f"The record of checkpoint '{self.checkpoint_label(epoch)}' of run '{self.name}' "
+                f"is damaged ({error})."
+            ) from None
+        return meta if isinstance(meta, dict) else {}
 
     def load_checkpoint(
-        self, epoch: int | str, names: list[str] | None = None
+        self, epoch: Epoch | str, names: list[str] | None = None
     ) -> dict[str, torch.Tensor]:
         """Tensors of a checkpoint (all, or only `names`), on CPU."""
         label = self.checkpoint_label(epoch)
-        path = self.checkpoint_dir / f"{label}.safetensors"
-        if not (self.checkpoint_dir / f"{label}.json").is_file() or not path.is_file():
-            available = ", ".join(str(e) for e in self.checkpoint_epochs()) or "none"
+        path = self._tensor_file(epoch)
+        if not self._sidecar(epoch).is_file() or not path.is_file():
+            available = ", ".join(str(e) for e in self.saved_epochs()) or "none"
             raise RunFolderError(
-                f"Run '{self.path.name}' has no checkpoint '{label}' (epochs saved: {available})."
+                f"Run '{self.name}' has no checkpoint '{label}' (epochs saved: {available})."
             )
-        from safetensors import safe_open
+        from safetensors import SafetensorError, safe_open
 
-        with safe_open(str(path), framework="pt", device="cpu") as handle:
-            available = list(handle.keys())
-            wanted = available if names is None else [k for k in available if k in names]
-            return {name: handle.get_tensor(name) for name in wanted}
+        try:
+            with safe_open(str(path), framework="pt", device="cpu") as handle:
+                available = list(handle.keys())
+                wanted = available if names is None else [k for k in available if k in names]
+                return {name: handle.get_tensor(name) for name in wanted}
+        except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+            raise RunFolderError(
+                f"Checkpoint '{label}' of run '{self.name}' is damaged and cannot be read ({error}). "
+                "Choose another epoch; resuming continues from the last complete one."
+            ) from None
 
-    def latest_checkpoint(self) -> int | str | None:
-        """The newest vectors: the stopped checkpoint if there is one (the trainer deletes it once a
-        later epoch completes, so it is always the newest), else the last complete epoch, else None."""
-        if self.has_stopped_checkpoint():
-            return STOPPED
-        epochs = self.checkpoint_epochs()
-        return epochs[-1] if epochs else None
+    def prune_checkpoints(self, keep_every: int, last_epoch: int) -> None:
+        """Keep every `keep_every`-th epoch and the newest one (`last_epoch`); delete the others."""
+        if keep_every <= 1:
+            return
+        for epoch in self.checkpoint_epochs():
+            if epoch != last_epoch and epoch % keep_every != 0:
+                self.remove_checkpoint(epoch)
+
+    # ---- change stamps: cheap values that change whenever what a page shows would ----------------
+    def checkpoint_stamp(self, epoch: Epoch | None) -> float:
+        """Modification time of a checkpoint's sidecar (a later stop rewrites "stopped")."""
+        if epoch is None:
+            epoch = self.latest_checkpoint()
+        if epoch is None:
+            return 0.0
+        try:
+            return self._sidecar(epoch).stat().st_mtime
+        except OSError:
+            return 0.0
+
+    def checkpoints_stamp(self) -> tuple:
+        """Changes whenever a checkpoint is saved or removed."""
+        saved = self.saved_epochs()
+        newest = max((self.checkpoint_stamp(e) for e in saved), default=0.0)
+        return (tuple(saved), newest)
+
+    def metrics_stamp(self) -> tuple[int, float]:
+        """Size and time of metrics.jsonl: changes with every record."""
+        try:
+            stat = self.metrics_jsonl.stat()
+        except OSError:
+            return (0, 0.0)
+        return (stat.st_size, stat.st_mtime)
 
     # ---- stop requests ------------------------------------------------------------------------
     def request_stop(self) -> None:
-        self.stop_file.write_text(str(time.time()), encoding="utf-8")
+        atomic_write_text(self.stop_file, str(time.time()))
 
     def stop_requested(self) -> bool:
         return self.stop_file.exists()
 
     def clear_stop_request(self) -> None:
         self.stop_file.unlink(missing_ok=True)
+
+    # ---- the worker: lock, pid, log -------------------------------------------------------------
+    @contextlib.contextmanager
+    def worker_lock(self) -> Iterator[None]:
+        """Held for as long as this process trains the run. A second trainer refuses."""
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        handle = open(self.worker_lock_file, "a+b")  # noqa: SIM115 - held across the yield
+        try:
+            deadline = time.monotonic() + WORKER_LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise RunFolderError(
+                            f"Run '{self.name}' is already being trained by another process; "
+                            "stop it first (or wait for it to finish)."
+                        ) from None
+                    time.sleep(0.05)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n".encode())
+            handle.flush()
+            self.remove_stale_temp_files(min_age_seconds=0.0)  # we own the folder now
+            yield
+        finally:
+            handle.close()  # releases the lock
+
+    def worker_holds_lock(self) -> bool:
+        """Whether some process is training this run right now (it holds `worker.lock`)."""
+        if fcntl is None:  # pragma: no cover
+            return bool(self._launched_pid_alive())
+        try:
+            handle = open(self.worker_lock_file, "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return False
+
+    def launch(self, spawn: Callable[[], int]) -> int:
+        """Mark the run starting and call `spawn()` (which starts a worker and returns its pid),
+        unless a worker is alive or was just launched: then a `RunFolderError`. Clears an old stop
+        request first, so it cannot stop the new worker; a stop requested from now on is honoured."""
+        with self._control_lock():
+            info = self.info()
+            if self.worker_alive(info):
+                raise RunFolderError(f"Run '{self.name}' is already training.")
+            current = self.written_status(info)
+            if RunStatus.STARTING not in TRANSITIONS[current]:
+                raise ValueError(f"A run cannot go from {current.value} to starting.")
+            self.clear_stop_request()
+            info.update(
+                status=RunStatus.STARTING.value,
+                error=None,
+                launched_at=time.time(),
+                finished_at=None,
+                updated_at=now_iso(),
+            )
+            atomic_write_json(self.run_json, info)
+            try:
+                pid = spawn()
+            except OSError as error:
+                info.update(status=RunStatus.FAILED.value, error=f"Could not start training: {error}")
+                atomic_write_json(self.run_json, info)
+                raise RunFolderError(f"Could not start training run '{self.name}': {error}") from None
+            atomic_write_text(self.worker_pid_file, f"{pid}\n")
+            return pid
+
+    def _launched_pid(self) -> int | None:
+        try:
+            return int(self.worker_pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _launched_pid_alive(self) -> bool:
+        """Whether the process the app launched last still runs (reaped if it is our dead child)."""
+        pid = self._launched_pid()
+        if pid is None:
+            return False
+        return _process_alive(pid)
+
+    def worker_alive(self, info: dict[str, Any] | None = None) -> bool:
+        """A worker trains the run, or was launched and has not taken the lock yet."""
+        if self.worker_holds_lock():
+            return True
+        info = info if info is not None else self.info()
+        return self.written_status(info) == RunStatus.STARTING and self._launched_pid_alive()
+
+    def log_tail(self, max_chars: int = 4000) -> str:
+        try:
+            with open(self.worker_log, "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                size = handle.tell()
+                handle.seek(max(0, size - max_chars))
+                return handle.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    # ---- housekeeping --------------------------------------------------------------------------
+    def remove_stale_temp_files(self, min_age_seconds: float = STALE_TEMP_SECONDS) -> int:
+        """Delete temp files an interrupted write left behind; returns how many. Only call with a
+        nonzero age while no worker is alive, or with 0 while holding the worker lock."""
+        removed = 0
+        now = time.time()
+        for folder in (self.path, self.checkpoint_dir):
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if not _TEMP_NAME.match(path.name):
+                    continue
+                try:
+                    if now - path.stat().st_mtime >= min_age_seconds:
+                        path.unlink()
+                        removed += 1
+                except OSError:
+                    continue
+        return removed
+
+    # ---- the whole state in one read ------------------------------------------------------------
+    def state(self) -> RunState:
+        info = self.info()
+        written = self.written_status(info)
+        alive = self.worker_alive(info)
+        stop = self.stop_requested()
+        if written in (RunStatus.STARTING, RunStatus.RUNNING) and not alive:
+            info = self.info()  # the worker may have written its last status between our reads
+            written = self.written_status(info)
+        status = written
+        error = info.get("error")
+        if written in (RunStatus.STARTING, RunStatus.RUNNING):
+            if not alive:
+                status = RunStatus.LOST
+                error = error or (
+                    "The training process ended without saying why (it may have run out of memory "
+                    "or been killed). Resume continues from the last saved epoch."
+                )
+            elif stop:
+                status = RunStatus.STOPPING
+        config = info.get("config") or {}
+        launched = info.get("launched_at")
+        return RunState(
+            status=status,
+            written_status=written,
+            error=error,
+            stop_requested=stop,
+            worker_alive=alive,
+            epochs_total=int(config.get("epochs") or 0),
+            epochs_done=self.epochs_done(info),
+            saved_epochs=self.saved_epochs(),
+            launched_at=float(launched) if isinstance(launched, (int, float)) else None,
+        )
+
+
+def _process_alive(pid: int) -> bool:
+    if hasattr(os, "WNOHANG"):
+        try:
+            reaped, _ = os.waitpid(pid, os.WNOHANG)  # our child: reap it if it has exited
+            if reaped == pid:
+                return False
+        except ChildProcessError:
+            pass  # not our child (the server restarted) or already reaped
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    proc = Path(f"/proc/{pid}")
+    if not proc.is_dir():
+        return True  # no /proc (macOS): trust os.kill
+    try:
+        if (proc / "stat").read_text().rpartition(")")[2].split()[0] == "Z":
+            return False
+        return b"w2v_core" in (proc / "cmdline").read_bytes()  # not a reused pid
+    except OSError:
+        return False
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A folder-safe version of `text`: letters, digits and dashes."""
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return cleaned[:limit].strip("-") or "run"
 
 
 def list_runs(root: str | Path) -> list[RunFolder]:
@@ -294,4 +871,11 @@ def list_runs(root: str | Path) -> list[RunFolder]:
     if not root.is_dir():
         return []
     runs = [RunFolder(p) for p in root.iterdir() if (p / "run.json").is_file()]
-    return sorted(runs, key=lambda r: r.run_json.stat().st_mtime, reverse=True)
+
+    def created(run: RunFolder) -> float:
+        try:
+            return run.run_json.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return sorted(runs, key=created, reverse=True)

@@ -4,9 +4,11 @@ Owns: choosing an engine for the settings and device, driving it epoch by epoch,
 results into `ProgressReport`s (at most one per `report_interval`, at least one per second while work
 happens), detecting a NaN/inf loss, honouring a stop request within a second, writing checkpoints
 after every epoch (and where a stop left the vectors), and resuming from the last complete epoch.
-Leaves out: how updates are computed (`w2v_core.backends`) and the run-folder layout
-(`w2v_core.run_folder`). Progress and stop requests reach the trainer only through the callback and
-the event (or the run folder's STOP file), never through globals.
+Leaves out: how updates are computed (`w2v_core.backends`, whose registry picks the engine) and
+the run itself: its layout, status machine, records and lock (`w2v_core.run_folder`). Progress and stop
+requests reach the trainer only through the callback and the event (or the run folder's STOP file),
+never through globals. Training a run folder holds its worker lock throughout, so a second process
+trying to train the same run refuses with a message.
 """
 
 from __future__ import annotations
@@ -16,41 +18,24 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import torch
 
+from w2v_core.backends import select_engine
 from w2v_core.backends.base import ChunkResult, EpochContext, TrainingEngine, initial_vectors
-from w2v_core.backends.batched_torch import BatchedTorchEngine
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import EncodedCorpus
 from w2v_core.device import describe_device, resolve_device
-from w2v_core.errors import ConfigError, CorpusError, TrainingDivergedError
-from w2v_core.run_folder import STOPPED, RunFolder
+from w2v_core.errors import ConfigError, CorpusError, TrainingDivergedError, W2VError
+from w2v_core.run_folder import STOPPED, EpochRecord, ProgressRecord, RunFolder, RunStatus
 from w2v_core.sampling import linear_learning_rate
 from w2v_core.vocab import Vocabulary
 
 STOP_FILE_POLL_SECONDS = 0.2
-
-
-@dataclass(frozen=True)
-class ProgressReport:
-    step: int  # chunks of work done since the run began (continues across a resume)
-    epoch: int  # the epoch in progress, 1-based
-    epochs: int
-    fraction_done: float  # of the whole run, 0..1
-    loss: float | None  # mean loss per example since the previous report
-    epoch_loss: float | None  # mean loss per example so far in this epoch
-    words_per_second: float  # corpus words (before subsampling) per second, this session
-    eta_seconds: float | None
-    elapsed_seconds: float  # this session
-    learning_rate: float
-    device: str
-
-    def to_record(self) -> dict:
-        return {"kind": "progress", "time": time.time(), **asdict(self)}
+ProgressReport = ProgressRecord  # what `on_progress` receives is exactly what metrics.jsonl holds
 
 
 @dataclass(frozen=True)
@@ -64,26 +49,8 @@ class TrainResult:
     final_loss: float | None
 
 
-def select_engine(config: TrainConfig, device: torch.device) -> str:
-    """'fused-cpu' when the compiled kernel covers these settings, else 'batched-torch'."""
-    fused_possible = False
-    if config.engine != "batched":
-        try:
-            from w2v_core.backends.fused_cpu import FusedCpuEngine
-
-            fused_possible = FusedCpuEngine.supports(config, device)
-        except ImportError:  # numba missing: the batched engine still works
-            fused_possible = False
-    if config.engine == "fused" and not fused_possible:
-        raise ConfigError(
-            "The fused CPU engine handles SGD with negative sampling on the CPU only; "
-            "choose engine 'auto' for these settings."
-        )
-    return "fused-cpu" if fused_possible else "batched-torch"
-
-
 def _make_engine(
-    name: str,
+    engine_cls: type[TrainingEngine],
     config: TrainConfig,
     counts: np.ndarray,
     corpus: EncodedCorpus,
@@ -92,11 +59,7 @@ def _make_engine(
     input_vectors, output_vectors = initial_vectors(
         len(counts), config.dim, config.seed, random_output=config.loss == "softmax"
     )
-    if name == "fused-cpu":
-        from w2v_core.backends.fused_cpu import FusedCpuEngine
-
-        return FusedCpuEngine(config, counts, corpus, input_vectors, output_vectors)
-    return BatchedTorchEngine(config, counts, corpus, input_vectors, output_vectors, device)
+    return engine_cls(config, counts, corpus, input_vectors, output_vectors, device=device)
 
 
 def check_trainable(config: TrainConfig, vocab: Vocabulary, corpus: EncodedCorpus) -> None:
@@ -139,11 +102,13 @@ class Trainer:
         self.stop_event = stop_event or threading.Event()
         self.report_interval = report_interval
         self.device = resolve_device(config.device)
-        self.engine_name = select_engine(config, self.device)
+        engine_cls = select_engine(config, self.device)
+        self.engine_name = engine_cls.name
+        self.threads_used = config.cpu_threads if self.device.type == "cpu" else None
         if self.device.type == "cpu":
             torch.set_num_threads(self._torch_threads())
         self.device_label = describe_device(self.device, config.cpu_threads)
-        self.engine = _make_engine(self.engine_name, config, vocab.counts, corpus, self.device)
+        self.engine = _make_engine(engine_cls, config, vocab.counts, corpus, self.device)
         self._diverged = False
 
     def _torch_threads(self) -> int:
@@ -181,13 +146,16 @@ class Trainer:
         self._last_stop_poll = 0.0
         last_epoch_loss: float | None = None
         if self.run is not None:
-            self.run.clear_stop_request()
+            # A STOP file is not cleared here: a stop pressed while the worker was starting must
+            # still be honoured (whoever starts a run clears an old request before launching it).
+            if self.run.stop_requested():
+                return self._stopped_before_start(start_epoch)
             self.run.set_status(
-                "running",
+                RunStatus.RUNNING,
                 device=self.device_label,
                 engine=self.engine_name,
+                threads_used=self.threads_used,
                 pid=os.getpid(),
-                finished_at=None,
             )
         try:
             for epoch in range(start_epoch, epochs):
@@ -202,16 +170,16 @@ class Trainer:
                 if not finished:
                     return self._stopped(epoch)
                 last_epoch_loss = self._end_epoch(epoch)
-        except TrainingDivergedError as error:
+        except W2VError as error:
             if self.run is not None:
-                self.run.set_status("failed", error=str(error))
+                self.run.set_status(RunStatus.FAILED, error=str(error))
             raise
         except Exception as error:
             if self.run is not None:
-                self.run.set_status("failed", error=f"Training failed: {error}")
+                self.run.set_status(RunStatus.FAILED, error=f"Training failed: {error}")
             raise
         if self.run is not None:
-            self.run.set_status("finished", epochs_completed=epochs)
+            self.run.set_status(RunStatus.FINISHED, epochs_completed=epochs)
         return self._result("finished", epochs, last_epoch_loss)
 
     def _begin_epoch(self, epoch: int) -> None:
@@ -276,12 +244,13 @@ class Trainer:
             elapsed_seconds=elapsed,
             learning_rate=self.learning_rate_at(fraction),
             device=self.device_label,
+            time=time.time(),
         )
         self._interval_loss_sum = 0.0
         self._interval_loss_count = 0
         self._last_report = now
         if self.run is not None:
-            self.run.append_metrics(report.to_record())
+            self.run.append_metrics(report)
         if self.on_progress is not None:
             self.on_progress(report)
 
@@ -308,18 +277,18 @@ class Trainer:
             meta = {"epoch": epoch + 1, "complete": True, "step": self._step, "loss": epoch_loss}
             self.run.save_checkpoint(epoch + 1, self.engine.state_tensors(), meta)
             self.run.remove_checkpoint(STOPPED)
+            self.run.prune_checkpoints(self.config.keep_every, last_epoch=epoch + 1)
             self.run.append_metrics(
-                {
-                    "kind": "epoch",
-                    "time": time.time(),
-                    "epoch": epoch + 1,
-                    "epochs": self.config.epochs,
-                    "step": self._step,
-                    "fraction_done": (epoch + 1) / self.config.epochs,
-                    "loss": epoch_loss,
-                    "seconds": seconds,
-                    "words_per_second": self.corpus.n_tokens / seconds if seconds > 0 else None,
-                }
+                EpochRecord(
+                    epoch=epoch + 1,
+                    epochs=self.config.epochs,
+                    step=self._step,
+                    fraction_done=(epoch + 1) / self.config.epochs,
+                    loss=epoch_loss,
+                    seconds=seconds,
+                    words_per_second=self.corpus.n_tokens / seconds if seconds > 0 else None,
+                    time=time.time(),
+                )
             )
             self.run.update(epochs_completed=epoch + 1)
         return epoch_loss
@@ -335,11 +304,20 @@ class Trainer:
             }
             self.run.save_checkpoint(STOPPED, self.engine.state_tensors(), meta)
             self.run.clear_stop_request()
-            self.run.set_status("stopped", epochs_completed=epoch)
+            self.run.set_status(RunStatus.STOPPED, epochs_completed=epoch)
         loss = self._epoch_loss_sum / self._epoch_loss_count if self._epoch_loss_count else None
         return self._result("stopped", epoch, loss)
 
-    def _result(self, status, epochs_completed: int, loss: float | None) -> TrainResult:
+    def _stopped_before_start(self, start_epoch: int) -> TrainResult:
+        """A stop requested before any update: nothing changed, so no checkpoint is written."""
+        assert self.run is not None
+        self.run.clear_stop_request()
+        self.run.set_status(RunStatus.STOPPED, epochs_completed=start_epoch)
+        return self._result("stopped", start_epoch, None)
+
+    def _result(
+        self, status: Literal["finished", "stopped"], epochs_completed: int, loss: float | None
+    ) -> TrainResult:
         state = self.engine.state_tensors()
         return TrainResult(
             status=status,
@@ -352,6 +330,18 @@ class Trainer:
         )
 
 
+def _new_trainer(
+    run: RunFolder | None, config: TrainConfig, vocab: Vocabulary, corpus: EncodedCorpus, **options
+) -> Trainer:
+    """A `Trainer`; when settings fail on this machine (no GPU, say), the run says why."""
+    try:
+        return Trainer(config, vocab, corpus, run, **options)
+    except W2VError as error:
+        if run is not None:
+            run.set_status(RunStatus.FAILED, error=str(error))
+        raise
+
+
 def train(
     config: TrainConfig,
     vocab: Vocabulary,
@@ -361,9 +351,16 @@ def train(
     stop_event: threading.Event | None = None,
     report_interval: float = 1.0,
 ) -> TrainResult:
-    """Train from scratch. With `run`, reports and checkpoints go to that run folder."""
-    trainer = Trainer(config, vocab, corpus, run, on_progress, stop_event, report_interval)
-    return trainer.fit()
+    """Train from scratch. With `run`, reports and checkpoints go to that run folder, whose worker
+    lock is held throughout."""
+    options = {"on_progress": on_progress, "stop_event": stop_event, "report_interval": report_interval}
+    if run is None:
+        return Trainer(config, vocab, corpus, None, **options).fit()
+    with run.worker_lock():
+        return _new_trainer(run, config, vocab, corpus, **options).fit()
+
+
+RESUMABLE_CHANGES = frozenset({"epochs", "device", "threads"})
 
 
 def resume(
@@ -377,32 +374,45 @@ def resume(
 
     On CPU with one thread and a fixed seed the result equals an uninterrupted run: each epoch's
     random draws depend only on (seed, epoch), and optimizer state is part of every checkpoint.
-    `config_changes` may only raise the number of epochs (to train a finished run further).
+    `config_changes` may change only the device and threads, and may add epochs (never fewer than
+    are done: what was trained is never rewritten).
     """
-    config = run.config()
-    if config_changes:
-        if set(config_changes) - {"epochs", "device", "threads"}:
-            raise ConfigError("Only epochs, device and threads can change when resuming a run.")
-        config = config.replace(**config_changes)
-        run.update(config=config.to_dict())
-    vocab = run.vocab()
-    corpus = run.corpus()
-    completed = run.checkpoint_epochs()
-    last = completed[-1] if completed else 0
-    trainer = Trainer(config, vocab, corpus, run, on_progress, stop_event, report_interval)
-    if last >= config.epochs:
-        run.set_status("finished", epochs_completed=last)
-        state = run.load_checkpoint(last)
-        return TrainResult(
-            "finished",
-            last,
-            state["input"].numpy(),
-            state["output"].numpy(),
-            trainer.device_label,
-            trainer.engine_name,
-            None,
-        )
-    state = run.load_checkpoint(last) if last else None
-    step = int(run.checkpoint_meta(last).get("step", 0)) if last else 0
-    run.truncate_metrics_after_epoch(last)
-    return trainer.fit(start_epoch=last, initial_state=state, start_step=step)
+    with run.worker_lock():
+        config = run.config()
+        completed = run.checkpoint_epochs()
+        last = completed[-1] if completed else 0
+        if config_changes:
+            if set(config_changes) - RESUMABLE_CHANGES:
+                raise ConfigError("Only epochs, device and threads can change when resuming a run.")
+            new_epochs = int(config_changes.get("epochs", config.epochs))
+            if new_epochs < max(last, 1):
+                raise ConfigError(
+                    f"Run '{run.name}' has already trained {last} epoch(s); resuming can add epochs "
+                    f"but not remove them (asked for {new_epochs} in all)."
+                )
+            config = config.replace(**config_changes)
+            config.validate()
+        options = {
+            "on_progress": on_progress,
+            "stop_event": stop_event,
+            "report_interval": report_interval,
+        }
+        trainer = _new_trainer(run, config, run.vocab(), run.corpus(), **options)
+        if config_changes:
+            run.update(config=config.to_dict())
+        if last >= config.epochs:
+            run.set_status(RunStatus.FINISHED, epochs_completed=last)
+            state = run.load_checkpoint(last)
+            return TrainResult(
+                "finished",
+                last,
+                state["input"].numpy(),
+                state["output"].numpy(),
+                trainer.device_label,
+                trainer.engine_name,
+                None,
+            )
+        state = run.load_checkpoint(last) if last else None
+        step = int(run.checkpoint_meta(last).get("step", 0)) if last else 0
+        run.truncate_metrics_after_epoch(last)
+        return trainer.fit(start_epoch=last, initial_state=state, start_step=step)

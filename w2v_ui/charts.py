@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from w2v_core.run_folder import EpochRecord, ProgressRecord
+
 MAX_EPOCH_TICKS = 25  # more epochs than this: ticks and boundary lines every few epochs
 BLUE = "#1f6feb"
 LIGHT_BLUE = "rgba(31, 111, 235, 0.35)"
@@ -57,8 +59,8 @@ def _base_layout(fig: go.Figure, height: int = 380, **extra: Any) -> go.Figure:
 
 # ---- training --------------------------------------------------------------------------------------
 def loss_chart(
-    progress: Sequence[dict[str, Any]],
-    epochs: Sequence[dict[str, Any]],
+    progress: Sequence[ProgressRecord],
+    epochs: Sequence[EpochRecord],
     epochs_total: int,
     height: int = 360,
 ) -> go.Figure:
@@ -68,11 +70,7 @@ def loss_chart(
     per-report curve and the per-epoch averages share one axis and epoch boundaries fall on integers.
     """
     fig = go.Figure()
-    points = [
-        (float(r["fraction_done"]) * epochs_total, float(r["loss"]))
-        for r in progress
-        if r.get("loss") is not None and r.get("fraction_done") is not None
-    ]
+    points = [(r.fraction_done * epochs_total, r.loss) for r in progress if r.loss is not None]
     if points:
         xs, ys = zip(*points, strict=False)
         fig.add_trace(
@@ -85,7 +83,7 @@ def loss_chart(
                 hovertemplate="epoch %{x:.2f}<br>loss %{y:.4f}<extra></extra>",
             )
         )
-    finished = [(int(r["epoch"]), float(r["loss"])) for r in epochs if r.get("loss") is not None]
+    finished = [(r.epoch, r.loss) for r in epochs if r.loss is not None]
     if finished:
         xs, ys = zip(*finished, strict=False)
         fig.add_trace(

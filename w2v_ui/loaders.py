@@ -23,14 +23,10 @@ def device_description() -> str:
 
 # ---- vectors ---------------------------------------------------------------------------------------
 def _checkpoint_stamp(run_name: str, epoch: int | str | None) -> float:
-    """Modification time of the checkpoint, so a re-written 'stopped' checkpoint is reloaded."""
-    from w2v_core.run_folder import RunFolder
+    """Changes when the checkpoint is rewritten (a later stop rewrites 'stopped')."""
     from w2v_ui import runs
 
-    run = RunFolder(runs.runs_root() / run_name)
-    label = run.checkpoint_label(epoch if epoch is not None else run.latest_checkpoint() or 0)
-    sidecar = run.checkpoint_dir / f"{label}.json"
-    return sidecar.stat().st_mtime if sidecar.is_file() else 0.0
+    return runs.run_folder(run_name).checkpoint_stamp(epoch)
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -45,6 +41,16 @@ def _embeddings(run_name: str, epoch: int | str | None, kind: str, stamp: float)
 def embeddings(run_name: str, epoch: int | str | None = None, kind: str = "input"):
     """The `Embeddings` of one checkpoint, shared by every session asking for the same one."""
     return _embeddings(run_name, epoch, kind, _checkpoint_stamp(run_name, epoch))
+
+
+def epoch_embeddings(run_name: str, kind: str, epochs=None):
+    """(epoch, Embeddings) of every saved checkpoint, each through the cached loader above."""
+    from w2v_core import compare
+    from w2v_ui import runs
+
+    return compare.epoch_embeddings(
+        runs.run_folder(run_name), kind, epochs, load=lambda e: embeddings(run_name, e, kind)
+    )
 
 
 # ---- maps ------------------------------------------------------------------------------------------
@@ -135,23 +141,18 @@ def clusters(run_name: str, epoch, kind: str, words: list[str], k: int):
 
 # ---- comparing epochs and runs ----------------------------------------------------------------------
 def run_stamp(run_name: str) -> tuple:
-    """Changes whenever the run saves a checkpoint: its epochs plus the time of the newest sidecar."""
-    from w2v_core.run_folder import RunFolder
+    """Changes whenever the run saves or removes a checkpoint."""
     from w2v_ui import runs
 
-    run = RunFolder(runs.runs_root() / run_name)
-    sidecars = list(run.checkpoint_dir.glob("*.json"))
-    newest = max((p.stat().st_mtime for p in sidecars), default=0.0)
-    return (tuple(run.checkpoint_epochs()), run.has_stopped_checkpoint(), newest)
+    return runs.run_folder(run_name).checkpoints_stamp()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _neighbours_by_epoch(run_name: str, stamp: tuple, words: tuple[str, ...], k: int, kind: str):
     from w2v_core import compare
-    from w2v_ui import runs
 
     del stamp
-    return compare.neighbours_by_epoch(runs.runs_root() / run_name, list(words), k, kind)
+    return compare.neighbours_by_epoch(epoch_embeddings(run_name, kind), list(words), k)
 
 
 def neighbours_by_epoch(run_name: str, words: list[str], k: int, kind: str):
@@ -161,10 +162,9 @@ def neighbours_by_epoch(run_name: str, words: list[str], k: int, kind: str):
 @st.cache_data(max_entries=32, show_spinner=False)
 def _consecutive_overlap(run_name: str, stamp: tuple, k: int, kind: str, top_n: int):
     from w2v_core import compare
-    from w2v_ui import runs
 
     del stamp
-    return compare.consecutive_overlap(runs.runs_root() / run_name, None, k, kind, top_n)
+    return compare.consecutive_overlap(epoch_embeddings(run_name, kind), None, k, top_n)
 
 
 def consecutive_overlap(run_name: str, k: int, kind: str, top_n: int = 500):
@@ -175,10 +175,9 @@ def consecutive_overlap(run_name: str, k: int, kind: str, top_n: int = 500):
 @st.cache_data(max_entries=16, show_spinner=False)
 def _trajectories(run_name: str, stamp: tuple, words: tuple[str, ...], method: str, kind: str):
     from w2v_core import compare
-    from w2v_ui import runs
 
     del stamp
-    return compare.epoch_trajectories(runs.runs_root() / run_name, list(words), method, kind)
+    return compare.epoch_trajectories(epoch_embeddings(run_name, kind), list(words), method)
 
 
 def trajectories(run_name: str, words: list[str], method: str, kind: str):
@@ -226,11 +225,11 @@ def compare_runs(
 
 
 def loss_records(run_name: str):
-    """(progress records, epoch records) of a run, read fresh (cheap, and it grows while training)."""
-    from w2v_core import compare
+    """The run's `Metrics` (progress and epoch records), read fresh: cheap, and it grows while
+    training."""
     from w2v_ui import runs
 
-    return compare.loss_curve(runs.runs_root() / run_name)
+    return runs.run_folder(run_name).metrics()
 
 
 # ---- preprocessing ---------------------------------------------------------------------------------

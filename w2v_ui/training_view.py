@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from w2v_core import jobs
 from w2v_core.errors import W2VError
-from w2v_core.run_folder import RunFolder
-from w2v_ui import charts, jobs, runs, state, widgets
+from w2v_core.run_folder import RunStatus
+from w2v_ui import charts, runs, state, widgets
 
 POLL_SECONDS = 1.0
 
@@ -21,7 +22,7 @@ def format_seconds(seconds: float | None) -> str:
     """'45 s', '3 min 05 s', '1 h 02 min'."""
     if seconds is None or seconds != seconds:
         return "—"
-    if 0 < seconds < 0.5:
+    if 0 < seconds < 1:
         return "under 1 s"
     seconds = max(0, int(round(seconds)))
     if seconds < 60:
@@ -31,25 +32,32 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
 
 
-def progress_text(view: jobs.JobView) -> tuple[float, str]:
+def time_left(seconds: float | None) -> str:
+    """'about 3 min 05 s left', 'less than a second left'."""
+    if seconds is not None and 0 <= seconds < 1:
+        return "less than a second left"
+    return f"about {format_seconds(seconds)} left"
+
+
+def progress_text(view: jobs.RunView) -> tuple[float, str]:
     """(fraction done, one line for the progress bar)."""
     latest = view.latest
-    if view.status == "finished":
-        return 1.0, f"Finished all {view.epochs_total} epochs"
+    done, total = view.state.epochs_done, view.state.epochs_total
+    if view.status == RunStatus.FINISHED:
+        return 1.0, f"Finished all {total} epochs"
+    if view.status == RunStatus.STOPPING:
+        return done / max(total, 1), "Stopping: saving the vectors reached so far…"
     if latest is None and view.active:
-        return 0.0, "Starting: loading the corpus and preparing the model…"
+        return done / max(total, 1), "Starting: loading the corpus and preparing the model…"
     if latest is None or not view.active:  # stopped or failed: what is saved, not the last report
-        return view.epochs_done / max(
-            view.epochs_total, 1
-        ), f"{view.epochs_done} of {view.epochs_total} epochs done"
-    fraction = float(latest.get("fraction_done") or 0.0)
+        return done / max(total, 1), f"{done} of {total} epochs done"
+    fraction = latest.fraction_done
     parts = [
-        f"Epoch {latest.get('epoch')} of {latest.get('epochs', view.epochs_total)}",
+        f"Epoch {latest.epoch} of {latest.epochs}",
         f"{fraction:.0%}",
+        time_left(latest.eta_seconds),
+        f"{latest.words_per_second:,.0f} words/s",
     ]
-    if view.active:
-        parts.append(f"about {format_seconds(latest.get('eta_seconds'))} left")
-        parts.append(f"{float(latest.get('words_per_second') or 0):,.0f} words/s")
     return min(max(fraction, 0.0), 1.0), " · ".join(parts)
 
 
@@ -80,10 +88,13 @@ def _stop(run_name: str) -> None:
 def _resume(run_name: str) -> None:
     path = runs.run_dir(run_name)
     if path is not None:
-        jobs.start_resume(path)
+        try:
+            jobs.start(path)
+        except W2VError as error:  # already training (a second click, another tab): say so
+            st.session_state[state.TRAIN_MESSAGE] = str(error)
 
 
-def needs_full_rerun(drawn_status: str | None, view: jobs.JobView) -> bool:
+def needs_full_rerun(drawn_status: RunStatus | None, view: jobs.RunView) -> bool:
     """Whether the fragment must redraw the whole page: the run started, ended or failed.
 
     `drawn_status` is the status the fragment was created for when it polls, None when it does not.
@@ -95,17 +106,20 @@ def needs_full_rerun(drawn_status: str | None, view: jobs.JobView) -> bool:
     return view.status != drawn_status
 
 
-def _render(run_name: str, drawn_status: str | None) -> None:
+def _render(run_name: str, drawn_status: RunStatus | None) -> None:
     path = runs.run_dir(run_name)
     if path is None:
         st.warning("This run's folder is gone (deleted on the server).")
         return
     try:
-        view = jobs.job_view(path)
-        summary = runs.summarize(RunFolder(path))
+        view = jobs.run_view(path)
+        summary = jobs.summarize(runs.run_folder(run_name))
     except W2VError as error:
         st.error(str(error))
         return
+    message = st.session_state.pop(state.TRAIN_MESSAGE, None)
+    if message:
+        st.info(message, icon=":material/info:")
     if needs_full_rerun(drawn_status, view):
         st.rerun()
 
@@ -116,30 +130,30 @@ def _render(run_name: str, drawn_status: str | None) -> None:
     fraction, text = progress_text(view)
     st.progress(fraction, text=text)
 
-    latest = view.latest or {}
+    latest = view.latest
     columns = st.columns(4)
-    device = view.device or latest.get("device")
+    device = view.device or (latest.device if latest else None)
     if device is None and view.active:  # before the worker reports: what 'auto' will pick
         from w2v_ui import loaders
 
         device = loaders.device_description()
     columns[0].metric("Device", device or "—")
-    loss = latest.get("loss") if latest.get("loss") is not None else latest.get("epoch_loss")
+    loss = view.latest_loss
     columns[1].metric("Loss (recent)", f"{loss:.4f}" if loss is not None else "—")
     if view.active:
-        columns[2].metric("Running for", format_seconds(latest.get("elapsed_seconds")))
+        columns[2].metric("Running for", format_seconds(latest.elapsed_seconds if latest else None))
     else:
-        total = sum(float(r.get("seconds") or 0) for r in view.epochs)
+        total = view.training_seconds
         columns[2].metric(
             "Training time",
             format_seconds(total) if total else "—",
             help="Sum of the saved epochs' times.",
         )
-    columns[3].metric("Epochs saved", f"{view.epochs_done} / {view.epochs_total}")
+    columns[3].metric("Epochs done", f"{view.state.epochs_done} / {view.state.epochs_total}")
 
     if view.progress or view.epochs:
         st.plotly_chart(
-            charts.loss_chart(view.progress, view.epochs, view.epochs_total),
+            charts.loss_chart(view.progress, view.epochs, view.state.epochs_total),
             key=state.TRAIN_LOSS_CHART,
             config={"displayModeBar": False},
         )
@@ -153,12 +167,12 @@ def _render(run_name: str, drawn_status: str | None) -> None:
             "Stop",
             key=state.TRAIN_STOP,
             icon=":material/stop_circle:",
-            disabled=view.stop_requested,
+            disabled=view.state.stop_requested,
             on_click=_stop,
             args=(run_name,),
             help="Stops within a second and keeps the vectors as they are; Resume continues later.",
         )
-        if view.stop_requested:
+        if view.state.stop_requested:
             st.caption("Stopping…")
         else:
             st.caption(
@@ -167,20 +181,21 @@ def _render(run_name: str, drawn_status: str | None) -> None:
             )
         return
 
-    if view.status in ("failed", "lost"):
-        st.error(f"Training failed. {view.error or ''}", icon=":material/error:")
-        st.markdown(f"**What to try:** {failure_advice(view.error)}")
+    if view.status in (RunStatus.FAILED, RunStatus.LOST):
+        error = view.state.error or ""
+        st.error(f"Training failed. {widgets.escape_markdown(error)}", icon=":material/error:")
+        st.markdown(f"**What to try:** {failure_advice(error)}")
         if view.log.strip():
             with st.expander("Training log (last lines)"):
                 st.code(view.log, language=None)
-    elif view.status == "not started":
+    elif view.status == RunStatus.CREATED:
         st.info("This run was prepared but its training never started. Press Resume to train it.")
-    elif view.status == "stopped":
+    elif view.status == RunStatus.STOPPED:
         st.info(
-            f"Stopped after {view.epochs_done} complete epoch(s). The vectors where it stopped "
-            "are saved; Resume continues from the last complete epoch."
+            f"Stopped after {view.state.epochs_done} complete epoch(s). The vectors where it "
+            "stopped are saved; Resume continues from the last complete epoch."
         )
-    if view.can_resume:
+    if view.state.can_resume:
         st.button(
             "Resume",
             key=state.TRAIN_RESUME,
@@ -189,7 +204,7 @@ def _render(run_name: str, drawn_status: str | None) -> None:
             args=(run_name,),
             type="primary",
         )
-    if view.epochs_done > 0 or (path / "checkpoints" / "stopped.json").is_file():
+    if view.state.has_vectors:
         st.success("Vectors are ready. Explore them:", icon=":material/check_circle:")
         links = st.columns(4)
         links[0].page_link(widgets.MAP, label="Map", icon=":material/scatter_plot:")
@@ -206,9 +221,9 @@ def live_run_view(run_name: str) -> None:
     status = None
     if path is not None:
         try:
-            status = jobs.job_view(path).status
+            status = runs.run_folder(run_name).state().status
         except W2VError:
             status = None
-    active = status in jobs.ACTIVE_STATUSES
+    active = status is not None and status.active
     fragment = st.fragment(_render, run_every=POLL_SECONDS if active else None)
     fragment(run_name, status if active else None)

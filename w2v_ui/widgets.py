@@ -15,7 +15,9 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from w2v_core import jobs
 from w2v_core.errors import W2VError
+from w2v_core.run_folder import STOPPED, Epoch, RunStatus
 from w2v_ui import runs, state
 
 # Page files, so links and page switches name one place.
@@ -28,15 +30,8 @@ NEIGHBOURS = "app_pages/neighbours.py"
 COMPARE = "app_pages/compare.py"
 EXPORT = "app_pages/export.py"
 
-STATUS_LABELS = {
-    "created": "starting",
-    "running": "training",
-    "stopped": "stopped",
-    "finished": "finished",
-    "failed": "failed",
-    "lost": "stopped unexpectedly",
-    "not started": "not started",
-}
+def status_label(status: RunStatus | str) -> str:
+    return RunStatus(status).label
 
 
 def page_intro(title: str, purpose: str, next_step: str | None = None) -> None:
@@ -81,17 +76,19 @@ def friendly_errors(while_doing: str) -> Iterator[None]:
         show_unexpected_error(error, while_doing)
 
 
-def status_badge(status: str) -> str:
+def status_badge(status: RunStatus | str) -> str:
     """A coloured Markdown badge for a run status."""
+    status = RunStatus(status)
     colour = {
-        "running": "blue",
-        "created": "blue",
-        "finished": "green",
-        "stopped": "orange",
-        "failed": "red",
-        "lost": "red",
+        RunStatus.STARTING: "blue",
+        RunStatus.RUNNING: "blue",
+        RunStatus.STOPPING: "orange",
+        RunStatus.FINISHED: "green",
+        RunStatus.STOPPED: "orange",
+        RunStatus.FAILED: "red",
+        RunStatus.LOST: "red",
     }.get(status, "gray")
-    return f":{colour}-badge[{STATUS_LABELS.get(status, status)}]"
+    return f":{colour}-badge[{status.label}]"
 
 
 def sidebar_status() -> None:
@@ -108,10 +105,8 @@ def sidebar_status() -> None:
         if name is None and picked and runs.run_dir(picked) is not None:
             name = picked  # a fresh tab exploring a run it did not start: show that run
         if name:
-            from w2v_core.run_folder import RunFolder  # late: imports torch
-
             try:
-                summary = runs.summarize(RunFolder(runs.runs_root() / name))
+                summary = jobs.summarize(runs.run_folder(name))
                 st.markdown(
                     f"**Run:** {escape_markdown(summary.title)} {status_badge(summary.status)}"
                 )
@@ -148,7 +143,7 @@ def run_title(summary: runs.RunSummary) -> str:
     parts = [summary.title]
     if summary.corpus.lower() not in summary.title.lower():
         parts.append(summary.corpus)
-    parts += [STATUS_LABELS.get(summary.status, summary.status), summary.created]
+    parts += [summary.status.label, summary.created]
     return " · ".join(p for p in parts if p)
 
 
@@ -185,18 +180,12 @@ def run_picker(where=st) -> str | None:
     return chosen
 
 
-def saved_epochs(run_name: str) -> list[int | str]:
-    from w2v_core.run_folder import RunFolder
-
-    run = RunFolder(runs.runs_root() / run_name)
-    epochs: list[int | str] = list(run.checkpoint_epochs())
-    if run.has_stopped_checkpoint():
-        epochs.append("stopped")
-    return epochs
+def saved_epochs(run_name: str) -> list[Epoch]:
+    return runs.run_folder(run_name).saved_epochs()
 
 
-def epoch_label(epoch: int | str) -> str:
-    return "where it stopped" if epoch == "stopped" else f"epoch {epoch}"
+def epoch_label(epoch: Epoch) -> str:
+    return "where it stopped" if epoch == STOPPED else f"epoch {epoch}"
 
 
 def epoch_picker(run_name: str, where=st) -> int | str | None:

@@ -69,6 +69,11 @@ class BatchedTorchEngine:
 
     name = "batched-torch"
 
+    @staticmethod
+    def supports(config: TrainConfig, device: torch.device | str) -> bool:
+        """Every model, loss and optimizer on every device torch has."""
+        return True
+
     def __init__(
         self,
         config: TrainConfig,

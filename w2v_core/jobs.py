@@ -1,0 +1,251 @@
+"""Training jobs: launching, listing and stopping runs, for the app and the CLI alike.
+
+A job is a separate process, `python -m w2v_core resume RUN_DIR --quiet --worker` (progress goes to
+metrics.jsonl, not to a progress bar in the log), started in its own session so it goes on when the
+tab closes, the page changes or the Streamlit script reruns, and so one person's training never blocks
+another person's page. It runs at a lower CPU priority than the web server, which keeps pages
+answering on a 2-core machine.
+
+Everything about a job is read back from its run folder (`w2v_core.run_folder` owns the files, the
+status machine and the lock), so a page, a new tab, another user or `python -m w2v_core status` all
+see the same thing. Nothing here calls Streamlit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from w2v_core.config import LOSS_LABELS, MODEL_LABELS, OPTIMIZER_LABELS, TrainConfig
+from w2v_core.corpus import EncodedCorpus
+from w2v_core.errors import RunFolderError
+from w2v_core.run_folder import (
+    EpochRecord,
+    ProgressRecord,
+    RunFolder,
+    RunState,
+    RunStatus,
+    list_runs,
+)
+from w2v_core.vocab import Vocabulary
+
+WORKER_NICENESS = 10  # how much lower than the server the worker runs (Unix nice increment)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # holds w2v_core/, so `-m w2v_core` imports
+
+
+# ---- launching ------------------------------------------------------------------------------------
+def start(run_dir: str | Path, epochs: int | None = None) -> int:
+    """Train a prepared run, or continue a stopped/failed/lost one from its last complete epoch
+    (`epochs` may raise the total). Returns the worker's process id.
+
+    Exclusive: while a worker trains the run, or one was launched and has not begun yet, a second
+    start is refused with a `RunFolderError` (two Resume clicks start one worker, not two).
+    """
+    run = RunFolder.open(run_dir)
+    arguments = ["resume", str(run.path.resolve()), "--quiet", "--worker"]
+    if epochs is not None:
+        arguments += ["--epochs", str(int(epochs))]
+    return run.launch(lambda: _spawn(arguments, run))
+
+
+def request_stop(run_dir: str | Path) -> bool:
+    """Ask the worker to stop; it saves `checkpoints/stopped` and exits within about a second.
+    Honoured at any moment after a start, also before the worker has begun. False when no worker
+    is alive (nothing to stop)."""
+    run = RunFolder.open(run_dir)
+    if not run.worker_alive():
+        return False
+    run.request_stop()
+    return True
+
+
+def create_and_start(
+    root: str | Path,
+    title: str,
+    config: TrainConfig,
+    vocab: Vocabulary,
+    corpus: EncodedCorpus,
+    data: dict[str, Any],
+) -> RunFolder:
+    """Write a new run folder under `root` (a fresh name, never an existing run) and start it.
+
+    Settings are checked first (`w2v_core.trainer.check_trainable`), so an impossible combination is
+    a `ConfigError` here rather than a failed job.
+    """
+    from w2v_core.trainer import check_trainable
+
+    check_trainable(config, vocab, corpus)
+    run = RunFolder.create_unique(root, title, config, vocab, corpus, data=data, name=title)
+    start(run.path)
+    return run
+
+
+def _spawn(arguments: list[str], run: RunFolder) -> int:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
+    )
+    env["PYTHONUNBUFFERED"] = "1"  # the log shows messages as they happen
+    with open(run.worker_log, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "w2v_core", *arguments],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(PROJECT_ROOT),
+            env=env,
+            start_new_session=True,  # survives the tab, the script thread and Ctrl-C in the terminal
+            close_fds=True,
+        )
+    # Threads the worker starts later inherit this priority (torch starts them on first use).
+    # Windows, or not permitted: the worker runs at normal priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, process.pid, WORKER_NICENESS)
+    return process.pid
+
+
+# ---- what a page (or `status`) shows ----------------------------------------------------------------
+@dataclass
+class RunView:
+    """A run as the Train page and `python -m w2v_core status` show it, read in one go."""
+
+    name: str
+    state: RunState
+    device: str | None
+    progress: list[ProgressRecord] = field(default_factory=list)  # in order
+    epochs: list[EpochRecord] = field(default_factory=list)  # in order
+    log: str = ""
+
+    @property
+    def status(self) -> RunStatus:
+        return self.state.status
+
+    @property
+    def active(self) -> bool:
+        return self.state.status.active
+
+    @property
+    def latest(self) -> ProgressRecord | None:
+        """The newest progress report of the worker now running; None before it reports (after a
+        Resume the previous worker's last report is not the new one's)."""
+        if not self.progress:
+            return None
+        latest = self.progress[-1]
+        launched = self.state.launched_at
+        if self.active and launched is not None and latest.time < launched:
+            return None
+        return latest
+
+    @property
+    def latest_loss(self) -> float | None:
+        """The newest loss: the last report's, or the last epoch's mean when reports carry none
+        (an epoch shorter than a report interval)."""
+        since = (self.state.launched_at or 0.0) if self.active else 0.0
+        from w2v_core.run_folder import Metrics
+
+        return Metrics(self.progress, self.epochs).latest_loss(since)
+
+    @property
+    def training_seconds(self) -> float:
+        return sum(r.seconds for r in self.epochs)
+
+
+def run_view(run_dir: str | Path) -> RunView:
+    run = RunFolder.open(run_dir)
+    state = run.state()
+    metrics = run.metrics()
+    return RunView(
+        name=run.name,
+        state=state,
+        device=run.info().get("device"),
+        progress=metrics.progress,
+        epochs=metrics.epochs,
+        log=run.log_tail() if state.status in (RunStatus.FAILED, RunStatus.LOST) else "",
+    )
+
+
+# ---- listing --------------------------------------------------------------------------------------
+def describe_settings(config: dict[str, Any]) -> str:
+    """'skip-gram, negative sampling (5), 100 dims, window 5, SGD' from a run's config dict."""
+    model = MODEL_LABELS.get(config.get("model"), str(config.get("model")))
+    loss = LOSS_LABELS.get(config.get("loss"), str(config.get("loss")))
+    if config.get("loss") == "negative":
+        loss = f"{loss} ({config.get('negative')})"
+    optimizer = OPTIMIZER_LABELS.get(config.get("optimizer"), str(config.get("optimizer")))
+    return f"{model}, {loss}, {config.get('dim')} dims, window {config.get('window')}, {optimizer}"
+
+
+def describe_data(data: dict[str, Any]) -> str:
+    """The corpus name a person recognises, from a run's `data` dict."""
+    label = data.get("label") or data.get("name")
+    if label:
+        return str(label)
+    if data.get("path"):
+        return Path(str(data["path"])).name  # a CLI run: the file it was trained on
+    return str(data.get("source") or "unknown data")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One row of the runs table (the app's Home page, `python -m w2v_core list`)."""
+
+    name: str  # folder name, what links and session state carry
+    title: str  # the name the person gave it
+    corpus: str
+    settings: str
+    status: RunStatus
+    epochs_done: int
+    epochs_total: int
+    vocab_size: int
+    created: str  # local time, 'YYYY-mm-dd HH:MM'
+    error: str | None
+    has_vectors: bool
+
+    @property
+    def epochs(self) -> str:
+        return f"{self.epochs_done} / {self.epochs_total}"
+
+
+def _local_time(iso: str | None) -> str:
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def summarize(run: RunFolder) -> RunSummary:
+    info = run.info()
+    state = run.state()
+    config = info.get("config") or {}
+    return RunSummary(
+        name=run.name,
+        title=str(info.get("name") or run.name),
+        corpus=describe_data(info.get("data") or {}),
+        settings=describe_settings(config),
+        status=state.status,
+        epochs_done=state.epochs_done,
+        epochs_total=state.epochs_total,
+        vocab_size=int(info.get("vocab_size") or 0),
+        created=_local_time(info.get("created_at")),
+        error=state.error,
+        has_vectors=state.has_vectors,
+    )
+
+
+def list_summaries(root: str | Path) -> list[RunSummary]:
+    """Summaries of every readable run under `root`, newest first; unreadable folders skipped."""
+    summaries = []
+    for run in list_runs(root):
+        try:
+            summaries.append(summarize(run))
+        except (RunFolderError, OSError, ValueError):
+            continue  # a run being created or a broken folder must not break the list
+    return summaries
