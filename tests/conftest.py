@@ -55,6 +55,18 @@ def nltk_data(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture()
+def no_nltk_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An NLTK data path that holds nothing (a fresh install)."""
+    empty = tmp_path / "empty_nltk_data"
+    empty.mkdir()
+    monkeypatch.setenv("NLTK_DATA", str(empty))
+    import nltk
+
+    monkeypatch.setattr(nltk.data, "path", [str(empty)])
+    return empty
+
+
 @pytest.fixture(scope="session")
 def lee_corpus_path() -> Path:
     """gensim's bundled Lee news corpus (300 documents, ~60k tokens): real text that ships offline."""

@@ -89,19 +89,8 @@ def test_the_person_can_choose_another_encoding(at) -> None:
     assert at.dataframe[0].value["text"][0].startswith("Il était trčs tard")  # as the person asked
 
 
-@pytest.fixture()
-def no_nltk_corpora(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    empty = tmp_path / "nltk_data"
-    empty.mkdir()
-    monkeypatch.setenv("NLTK_DATA", str(empty))
-    import nltk
-
-    monkeypatch.setattr(nltk.data, "path", [str(empty)])
-    return empty
-
-
 def test_a_missing_nltk_corpus_offline_says_it_cannot_be_downloaded(
-    no_nltk_corpora: Path, monkeypatch: pytest.MonkeyPatch
+    no_nltk_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import nltk
 
@@ -119,14 +108,14 @@ def test_a_missing_nltk_corpus_offline_says_it_cannot_be_downloaded(
 
 
 def test_the_download_button_makes_the_corpus_available(
-    no_nltk_corpora: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+    no_nltk_data: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import shutil
 
     import nltk
 
     def download(package, download_dir=None, **kwargs):  # an online machine, simulated
-        target = Path(download_dir or no_nltk_corpora) / "corpora"
+        target = Path(download_dir or no_nltk_data) / "corpora"
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy(shared_data / "nltk_data" / "corpora" / f"{package}.zip", target)
         return True

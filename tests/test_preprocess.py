@@ -32,17 +32,6 @@ PLAIN = PreprocessConfig(stopwords_language=None, min_count=1)  # filters only, 
 
 
 @pytest.fixture()
-def no_nltk_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    empty = tmp_path / "empty_nltk_data"
-    empty.mkdir()
-    monkeypatch.setenv("NLTK_DATA", str(empty))
-    import nltk
-
-    monkeypatch.setattr(nltk.data, "path", [str(empty)])
-    return empty
-
-
-@pytest.fixture()
 def tweets(shared_data: Path) -> TextDataset:
     folder = shared_data / "tweets_hate_speech_detection"
     if not (folder / "train.csv").is_file():

@@ -48,18 +48,6 @@ def tweets_folder(shared_data: Path) -> Path:
     return folder
 
 
-@pytest.fixture()
-def no_nltk_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An NLTK data path that holds nothing (a fresh install)."""
-    empty = tmp_path / "empty_nltk_data"
-    empty.mkdir()
-    monkeypatch.setenv("NLTK_DATA", str(empty))
-    import nltk
-
-    monkeypatch.setattr(nltk.data, "path", [str(empty)])
-    return empty
-
-
 # ---- built-in corpora -------------------------------------------------------------------------------
 def test_lee_corpus_is_listed_available_without_download(no_nltk_data: Path) -> None:
     corpora = {c.key: c for c in list_builtin_corpora()}
