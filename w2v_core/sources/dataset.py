@@ -112,7 +112,9 @@ class EncodingReport:
         """One plain sentence, e.g. "Read as UTF-8; 2 invalid bytes replaced by �."."""
         text = f"Read as {self.label}"
         if self.detected:
-            text += " (detected automatically; if accented letters look wrong, choose the encoding)"
+            text += (
+                ", detected automatically (if accented letters look wrong, choose another encoding)"
+            )
         if self.invalid_bytes_replaced:
             n = self.invalid_bytes_replaced
             text += (
