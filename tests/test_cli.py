@@ -127,3 +127,108 @@ def test_resume_a_finished_run_with_more_epochs(tmp_path, lee_corpus_path):
     done = cli("resume", str(out), "--epochs", "2", "--quiet")
     assert done.returncode == 0, done.stderr
     assert (out / "checkpoints" / "epoch_002.safetensors").is_file()
+
+
+# ---- the app's data path from the command line ------------------------------------------------------
+def write_csv(path: Path, rows: int = 400, seed: int = 0) -> Path:
+    """A small labelled CSV with two topics, in the shape of an app upload."""
+    import random
+
+    rng = random.Random(seed)
+    animals = "cat dog horse cow sheep goat pig duck".split()
+    tools = "hammer saw drill wrench chisel pliers file screw".split()
+    lines = ["id,label,text"]
+    for i in range(rows):
+        words = animals if i % 2 else tools
+        lines.append(f'{i},{i % 2},"The {" and the ".join(rng.choices(words, k=12))}!"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def data_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("data")
+    data = write_csv(folder / "texts.csv")
+    out = folder / "run"
+    done = cli("train", "--data", str(data), "--text-column", "text", "--preprocessing", "blog",
+               "--out", str(out), "--epochs", "2", "--dim", "12", "--threads", "1",
+               "--min-count", "2", "--quiet")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_train_data_uses_the_apps_preprocessing(data_run: Path) -> None:
+    from w2v_core.preprocess import PreprocessConfig
+    from w2v_core.run_folder import RunFolder
+
+    run = RunFolder.open(data_run)
+    data = run.info()["data"]
+    assert data["spec"]["text_column"] == "text" and data["fingerprint"]
+    assert PreprocessConfig.from_dict(data["preprocess"]).char_filter == "blog"
+    assert "the" not in run.vocab().words  # the blog preset removes NLTK's English stopwords
+    assert {"cat", "hammer"} <= set(run.vocab().words)
+
+
+def test_rerun_at_one_thread_gives_byte_identical_vectors(data_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "again"
+    done = cli("rerun", str(data_run), "--out", str(out), "--threads", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    for name in ("epoch_001.safetensors", "epoch_002.safetensors"):
+        original = (data_run / "checkpoints" / name).read_bytes()
+        assert (out / "checkpoints" / name).read_bytes() == original
+
+
+def test_rerun_refuses_changed_or_missing_data(data_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from w2v_core.run_folder import RunFolder
+
+    copy = tmp_path / "copy"
+    shutil.copytree(data_run, copy)
+    spec = RunFolder(copy).info()["data"]["spec"]
+    moved = tmp_path / "texts.csv"
+    write_csv(moved, seed=1)  # other rows under the same name
+    RunFolder(copy).update(
+        data={**RunFolder(copy).info()["data"], "spec": {**spec, "key": str(moved)}}
+    )
+    done = cli("rerun", str(copy), "--out", str(tmp_path / "x"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "changed" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    moved.unlink()
+    done = cli("rerun", str(copy), "--out", str(tmp_path / "y"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "texts.csv" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_rerun_of_a_corpus_file_run(trained_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "again"
+    done = cli("rerun", str(trained_run), "--out", str(out), "--threads", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    name = "epoch_002.safetensors"
+    assert (out / "checkpoints" / name).read_bytes() == (
+        trained_run / "checkpoints" / name
+    ).read_bytes()
+
+
+@pytest.mark.parametrize("value", ["nonsense", '{"lowercase": tru', '{"no_such_option": 1}'])
+def test_bad_preprocessing_gives_one_line(tmp_path: Path, value: str) -> None:
+    data = write_csv(tmp_path / "t.csv", rows=20)
+    done = cli("train", "--data", str(data), "--preprocessing", value, "--out", str(tmp_path / "r"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "r" / "run.json").exists()
+
+
+def test_every_training_setting_is_a_cli_option_with_its_help() -> None:
+    import dataclasses
+
+    from w2v_core.cli import build_parser
+    from w2v_core.config import TrainConfig
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]  # noqa: SLF001
+    options = {a.dest: a for a in train._actions}  # noqa: SLF001
+    for spec in dataclasses.fields(TrainConfig):
+        action = options[f"config_{spec.name}"]
+        assert action.option_strings == [f"--{spec.name.replace('_', '-')}"]
+        assert spec.metadata["help"].replace("%", "%%") in action.help
+        assert action.choices == TrainConfig.field_choices(spec.name)

@@ -282,6 +282,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.out is None:
         raise W2VError("--out RUN_DIR is required with --data or --corpus.")
     config = config_from_args(args)  # before any reading: a bad setting leaves no folder behind
+    from w2v_core.device import resolve_device
+
+    resolve_device(config.device)  # no GPU for --device cuda: say so before writing anything
     if args.corpus is not None:
         if args.text_column or args.preprocessing != "default":
             raise W2VError(
@@ -458,9 +461,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     rows += [(s.name, s.title, s.status.label, s.epochs, s.created) for s in summaries]
     widths = [min(max(len(r[i]) for r in rows), 48) for i in range(5)]
     for row in rows:
-        cells = [
-            (c if len(c) <= w else c[: w - 1] + "…").ljust(w) for c, w in zip(row, widths)
-        ]
+        cells = [(c if len(c) <= w else c[: w - 1] + "…").ljust(w) for c, w in zip(row, widths)]
         print("  ".join(cells).rstrip())
     return 0
 
@@ -511,7 +512,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if loss is not None:
         lines.append(f"  loss:     {loss:.4f}")
     if latest is not None and view.active:
-        lines.append(f"  progress: {latest.fraction_done:.0%}, {latest.words_per_second:,.0f} words/s")
+        lines.append(
+            f"  progress: {latest.fraction_done:.0%}, {latest.words_per_second:,.0f} words/s"
+        )
     if state.error:
         lines.append(f"  error:    {state.error}")
     if state.can_resume:
