@@ -83,7 +83,9 @@ if mode == "runs":
     for label, name in (("run A", run_name), ("run B", other)):
         losses[label] = LOSS_LABELS[runs.run_folder(name).config().loss]
         ends = loaders.loss_records(name).epochs
-        curves[f"{label} ({losses[label]})"] = [(r.epoch, r.loss) for r in ends if r.loss is not None]
+        curves[f"{label} ({losses[label]})"] = [
+            (r.epoch, r.loss) for r in ends if r.loss is not None
+        ]
     st.markdown("**Loss per epoch**")
     st.plotly_chart(charts.loss_curves(curves), key=state.CMP_LOSS_CHART)
     if losses["run A"] != losses["run B"]:

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from w2v_core import jobs
 from w2v_core.config import TrainConfig
 from w2v_core.device import available_devices
 from w2v_core.preprocess import PreprocessConfig
-from w2v_core import jobs
 from w2v_ui import (
     controls,
     datasets,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from app_support import app_test, make_run, page, texts
 
-from w2v_core.run_folder import RunFolder, RunStatus
 from w2v_core import jobs, sources
+from w2v_core.run_folder import RunFolder, RunStatus
 
 
 @pytest.fixture()

@@ -73,7 +73,9 @@ def test_neighbours_by_epoch_marks_new_and_dropped(run: RunFolder) -> None:
 
 
 def test_neighbours_by_epoch_reads_the_chosen_vector_kind(run: RunFolder) -> None:
-    history = neighbours_by_epoch(epoch_embeddings(run, "output", [1, 3]), ["target"], k=2)["target"]
+    history = neighbours_by_epoch(epoch_embeddings(run, "output", [1, 3]), ["target"], k=2)[
+        "target"
+    ]
     assert [h.epoch for h in history] == [1, 3]
     assert [w for w, _ in history[0].neighbours] == ["c", "b"]
     assert history[1].jaccard_with_previous == 1.0

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from w2v_core.backends import select_engine
 from w2v_core.config import MAX_SOFTMAX_VOCAB, TrainConfig
 from w2v_core.corpus import EncodedCorpus, build_from_text_file
 from w2v_core.errors import ConfigError, CorpusError, TrainingDivergedError
 from w2v_core.run_folder import STOPPED, RunFolder
-from w2v_core.backends import select_engine
 from w2v_core.trainer import resume, train
 from w2v_core.vocab import Vocabulary
 

@@ -85,7 +85,9 @@ class TrainConfig:
         "1e-3 is word2vec's default; smaller skips more; 0 turns it off.",
     )
     epochs: int = setting(
-        5, "How many times training reads the whole corpus. Small corpora need more passes.", minimum=1
+        5,
+        "How many times training reads the whole corpus. Small corpora need more passes.",
+        minimum=1,
     )
     lr: float | None = setting(
         None,
@@ -229,7 +231,9 @@ class TrainConfig:
         if self.keep_every < 1:
             raise ConfigError(f"keep_every must be at least 1 (got {self.keep_every}).")
         if not 0 < self.ns_exponent <= 2 and self.loss == "negative":
-            raise ConfigError(f"ns_exponent must be in (0, 2] (got {self.ns_exponent}); 0.75 is usual.")
+            raise ConfigError(
+                f"ns_exponent must be in (0, 2] (got {self.ns_exponent}); 0.75 is usual."
+            )
         if vocab_size is not None:
             if vocab_size < 2:
                 raise ConfigError(

@@ -195,7 +195,10 @@ class EpochRecord:
 
 
 MetricRecord = ProgressRecord | EpochRecord
-_RECORD_CLASSES: dict[str, type] = {ProgressRecord.KIND: ProgressRecord, EpochRecord.KIND: EpochRecord}
+_RECORD_CLASSES: dict[str, type] = {
+    ProgressRecord.KIND: ProgressRecord,
+    EpochRecord.KIND: EpochRecord,
+}
 
 
 def record_to_json(record: MetricRecord) -> str:
@@ -248,8 +251,7 @@ class RunState:
     @property
     def can_resume(self) -> bool:
         return (
-            self.status
-            in (RunStatus.CREATED, RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST)
+            self.status in (RunStatus.CREATED, RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST)
             and self.epochs_done < self.epochs_total
         )
 
@@ -743,9 +745,13 @@ class RunFolder:
             try:
                 pid = spawn()
             except OSError as error:
-                info.update(status=RunStatus.FAILED.value, error=f"Could not start training: {error}")
+                info.update(
+                    status=RunStatus.FAILED.value, error=f"Could not start training: {error}"
+                )
                 atomic_write_json(self.run_json, info)
-                raise RunFolderError(f"Could not start training run '{self.name}': {error}") from None
+                raise RunFolderError(
+                    f"Could not start training run '{self.name}': {error}"
+                ) from None
             atomic_write_text(self.worker_pid_file, f"{pid}\n")
             return pid
 

@@ -353,7 +353,11 @@ def train(
 ) -> TrainResult:
     """Train from scratch. With `run`, reports and checkpoints go to that run folder, whose worker
     lock is held throughout."""
-    options = {"on_progress": on_progress, "stop_event": stop_event, "report_interval": report_interval}
+    options = {
+        "on_progress": on_progress,
+        "stop_event": stop_event,
+        "report_interval": report_interval,
+    }
     if run is None:
         return Trainer(config, vocab, corpus, None, **options).fit()
     with run.worker_lock():

@@ -30,6 +30,7 @@ NEIGHBOURS = "app_pages/neighbours.py"
 COMPARE = "app_pages/compare.py"
 EXPORT = "app_pages/export.py"
 
+
 def status_label(status: RunStatus | str) -> str:
     return RunStatus(status).label
 
