@@ -85,6 +85,7 @@ def test_a_stopped_run_can_be_resumed(runs_root: Path) -> None:
 def test_start_trains_in_the_background_and_the_page_reattaches(runs_root: Path) -> None:
     at = open_train()
     at.number_input(key="train.epochs").set_value(2).run()
+    at.checkbox(key="train.reproducible").check().run()
     at.button(key="train.start").click().run()
     assert not at.exception, at.exception
     name = at.session_state["run"]
@@ -97,3 +98,5 @@ def test_start_trains_in_the_background_and_the_page_reattaches(runs_root: Path)
     fresh = open_train(run=name)  # a new session (another tab) sees the finished run
     assert fresh.get("progress")[0].proto.text == "Finished all 2 epochs"
     assert RunFolder(path).checkpoint_epochs() == [1, 2]
+    info = RunFolder(path).info()
+    assert info["config"]["threads"] == 1 and info["threads_used"] == 1  # "reproducible" was ticked

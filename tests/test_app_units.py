@@ -40,7 +40,9 @@ def test_new_runs_never_reuse_a_folder(runs_root: Path) -> None:
     one = RunFolder.create_unique(runs_root, "Quick demo on Lee", *args)
     two = RunFolder.create_unique(runs_root, "Quick demo on Lee", *args)
     assert one.path != two.path
-    assert one.name.endswith("quick-demo-on-lee") and two.name.endswith("quick-demo-on-lee-2")
+    assert one.name.endswith("quick-demo-on-lee")
+    same_second = one.name[:15] == two.name[:15]  # YYYYmmdd-HHMMSS
+    assert two.name.endswith("quick-demo-on-lee-2" if same_second else "quick-demo-on-lee")
 
 
 def test_summaries_describe_settings_in_words(runs_root: Path) -> None:
@@ -125,6 +127,44 @@ def test_request_stop_writes_the_stop_file_only_for_a_live_worker(runs_root: Pat
         assert jobs.request_stop(path) is True
         assert RunFolder(path).stop_requested()
         assert jobs.run_view(path).status == RunStatus.STOPPING
+
+
+def test_loss_is_shown_when_epochs_are_shorter_than_a_report(runs_root: Path) -> None:
+    """With sub-second epochs the newest record is the next epoch's start report, which carries no
+    loss yet: the view falls back to the newest loss there is (the last epoch's mean)."""
+    path = make_run(runs_root, epochs=1, status="running")
+    run = RunFolder(path)
+    run.append_metrics(progress_record(0.5, None))  # epoch 2 just began
+    with worker_holding_lock(path):
+        view = jobs.run_view(path)
+        assert view.latest is not None and view.latest.loss is None
+        assert view.latest_loss == pytest.approx(3.0)  # epoch 1's mean
+
+
+def test_after_resume_the_previous_workers_figures_are_not_shown(runs_root: Path) -> None:
+    path = make_run(runs_root, epochs=2, status="stopped")
+    run = RunFolder(path)
+    run.update(config={**run.info()["config"], "epochs": 4})
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "w2v_core"])
+    try:
+        run.launch(lambda: sleeper.pid)
+        view = jobs.run_view(path)
+        assert view.status == RunStatus.STARTING
+        assert view.latest is None  # no "Running for" or words/s of the old worker
+        assert training_view.progress_text(view)[1].startswith("Starting")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_cli_run_is_named_by_its_corpus_file() -> None:
+    data = {"source": "file", "path": "/data/speeches-1990.txt", "min_count": 5}
+    assert jobs.describe_data(data) == "speeches-1990.txt"
+
+
+def test_time_left_wording() -> None:
+    assert training_view.time_left(0.4) == "less than a second left"
+    assert training_view.time_left(65) == "about 1 min 05 s left"
 
 
 # ---- training settings ------------------------------------------------------------------------------

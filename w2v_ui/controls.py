@@ -335,6 +335,13 @@ def train_controls(config_cls, help_text: dict[str, str], devices: list[str]):
     with st.expander("More settings"):
         cols = st.columns(2)
         cols[0].number_input("Random seed", 0, 2**31 - 1, key=k("seed"), help=help_text["seed"])
+        cols[0].checkbox(
+            "Reproducible: train on one thread",
+            key=state.TRAIN_REPRODUCIBLE,
+            help="With one thread the same seed and settings give exactly the same vectors, every "
+            "time (slower on a machine with many cores). With all cores, the threads' updates race "
+            "as in word2vec.c and gensim, so two runs with the same seed differ slightly.",
+        )
         cols[1].number_input(
             "Batch size (empty = automatic)",
             1,
@@ -342,10 +349,17 @@ def train_controls(config_cls, help_text: dict[str, str], devices: list[str]):
             key=k("batch_size"),
             help=help_text["batch_size"],
         )
+        cols[1].number_input(
+            "Keep the vectors of every k-th epoch",
+            1,
+            1000,
+            key=k("keep_every"),
+            help=help_text["keep_every"],
+        )
     names = config_cls().to_dict()
-    return config_cls.from_dict(
-        {n: st.session_state[k(n)] for n in names if k(n) in st.session_state}
-    )
+    values = {n: st.session_state[k(n)] for n in names if k(n) in st.session_state}
+    values["threads"] = 1 if st.session_state.get(state.TRAIN_REPRODUCIBLE) else None
+    return config_cls.from_dict(values)
 
 
 # ---- Data ------------------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ TRAIN_NAME = "train.run_name"
 TRAIN_START = "train.start"
 TRAIN_STOP = "train.stop"
 TRAIN_RESUME = "train.resume"
-TRAIN_MESSAGE = "train.message"  # a one-off note for the Train page (e.g. "already training")
+TRAIN_REPRODUCIBLE = "train.reproducible"  # bool: one thread, bit-for-bit repeatable
+TRAIN_MESSAGE = "note.train"  # a one-off note for the Train page (e.g. "already training")
 TRAIN_LOSS_CHART = "train.loss_chart"
 TRAIN_SETTINGS_FOR = "train.settings_for"  # (data fingerprint) the defaults were scaled to
 

@@ -92,29 +92,9 @@ PRESETS: dict[str, Preset] = {
 }
 DEFAULT_PRESET = "quick"
 
-# Plain one-line help for each setting the Train page shows.
-SETTING_HELP: dict[str, str] = {
-    "model": "Skip-gram predicts the surrounding words from each word (better for rare words); "
-    "CBOW predicts a word from its surroundings (faster).",
-    "loss": "Negative sampling compares each true neighbour with a few random words (fast). Full "
-    "softmax scores every word in the vocabulary at every step (exact, slow for large vocabularies).",
-    "negative": "How many random 'noise' words each true neighbour is compared with. 5-15 is typical.",
-    "dim": "Length of each word's vector. Larger captures more nuance but needs more text.",
-    "window": "How many words left and right count as a word's context. Small windows find words that "
-    "can replace each other; large windows find words on the same topic.",
-    "epochs": "How many times training reads the whole corpus. Small corpora need more passes.",
-    "optimizer": "How the vectors are updated: plain SGD (word2vec's choice, fastest), or Adam / AdamW "
-    "(as in the d2l book and the blog).",
-    "lr": "Step size of each update. Leave empty for the usual value of the chosen optimizer "
-    "(0.025 for SGD skip-gram, 0.001-0.01 for Adam).",
-    "sample": "Randomly skips very frequent words such as 'the' so rarer words get more attention. "
-    "1e-3 is word2vec's default; smaller skips more; 0 turns it off.",
-    "weight_decay": "AdamW only: pulls vectors slightly towards zero at every step.",
-    "seed": "Fixes the random choices, so the same settings give the same result.",
-    "device": "Where training runs: 'auto' uses a GPU when this server has one.",
-    "batch_size": "Centre words per update step of the PyTorch engine (Adam, AdamW, softmax, GPU). "
-    "Empty chooses automatically.",
-}
+# Plain help for each setting the Train page shows: the config's own field help (the CLI shows the
+# same), so there is one text per setting.
+SETTING_HELP: dict[str, str] = TrainConfig.help_texts()
 
 
 def scaled_epochs(preset: Preset, n_tokens: int) -> int:
