@@ -54,8 +54,7 @@ CHAR_FILTER_HELP: dict[str, str] = {
     "custom": "Your own regular expression: each match is one word.",
 }
 
-# The blog deletes every character but a-z, @, # and the space; ASCII tabs and newlines also separate
-# words here (so lines of a long document do not run together), other spaces (e.g. U+00A0) are deleted
+# Adversarial inputs that expose catastrophic backtracking in a custom pattern, e.g. (a|aa)+$.
 _BACKTRACKING_PROBES = (
     "a" * 40 + "!",
     "ab" * 20 + "!",
@@ -63,7 +62,6 @@ _BACKTRACKING_PROBES = (
     "a " * 20 + "!",
     "é" * 40 + "!",
 )
-# NLTK's Snowball stemmers (nltk.stem.snowball.SnowballStemmer.languages without "porter"); the
 
 
 @dataclass(frozen=True)

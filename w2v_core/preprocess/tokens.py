@@ -35,7 +35,7 @@ _NORMALIZERS = {
     "mention": r"(?<![\w@])@\w+",
     "number": r"(?<![\w.,])[-+]?\d+(?:[.,:]\d+)*(?!\w)",
 }
-# Adversarial inputs that expose catastrophic backtracking in a custom pattern, e.g. (a|aa)+$.
+# NLTK's Snowball stemmers (nltk.stem.snowball.SnowballStemmer.languages without "porter"); the
 # `snowballstemmer` package adds more languages. Listed here because importing nltk takes ~3 s.
 NLTK_STEM_LANGUAGES = (
     "arabic", "danish", "dutch", "english", "finnish", "french", "german", "hungarian", "italian",
