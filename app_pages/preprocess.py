@@ -62,15 +62,7 @@ applied_for = state.get(state.PREPROCESS_DATA)
 if st.button(
     "Preprocess", type="primary", key=state.PREPROCESS_APPLY, icon=":material/play_arrow:"
 ):
-    bar = st.progress(0.0, text="Starting…")
-    result = widgets.run_or_stop(
-        "preprocessing",
-        loaders.preprocessed,
-        choice,
-        config,
-        progress=lambda fraction, message: bar.progress(min(fraction, 1.0), text=message),
-    )
-    bar.empty()
+    loaders.forget_failed_preparation(choice, config)  # pressed again after an error: try again
     state.put(state.PREPROCESS_CONFIG, config)
     state.put(state.PREPROCESS_DATA, choice)
     applied, applied_for = config, choice
@@ -80,9 +72,7 @@ if applied is None or applied_for != choice:
 if applied != config:
     st.warning("The settings changed since the statistics below were made: press Preprocess again.")
 
-result = widgets.run_or_stop(
-    "preprocessing", loaders.preprocessed, applied_for, applied, spinner="Preprocessing…"
-)
+result = widgets.prepared_corpus(applied_for, applied, "preprocessing")
 stats = result.stats
 st.subheader("Vocabulary")
 metrics = st.columns(4)

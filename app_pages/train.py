@@ -9,7 +9,6 @@ from w2v_core.preprocess import PreprocessConfig
 from w2v_ui import (
     controls,
     datasets,
-    loaders,
     runs,
     state,
     train_settings,
@@ -29,9 +28,7 @@ choice = state.get(state.DATA_SOURCE) or datasets.default_choice()
 config = state.get(state.PREPROCESS_CONFIG) if state.get(state.PREPROCESS_DATA) == choice else None
 note = "" if config is not None else " with the default preprocessing"
 config = config or PreprocessConfig()
-result = widgets.run_or_stop(
-    "preparing the corpus", loaders.preprocessed, choice, config, spinner="Preparing the corpus…"
-)
+result = widgets.prepared_corpus(choice, config)
 vocab, corpus = result.vocab, result.corpus
 st.markdown(
     f"Data: **{widgets.escape_markdown(datasets.short_label(choice))}**{note} — "

@@ -32,6 +32,9 @@ def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("HF_DATASETS_CACHE", str(cache / "hf" / "datasets"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("W2V_CACHE_DIR", str(cache / "w2v"))
+    # AppTest runs a page once: let it wait for preprocessing instead of drawing a progress bar
+    # (test_app_preprocess checks the bar itself with no wait).
+    monkeypatch.setenv("W2V_PREPARATION_WAIT", "120")
 
 
 @pytest.fixture(scope="session")

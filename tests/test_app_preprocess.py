@@ -81,3 +81,48 @@ def test_preprocess_runs_once_per_request(at, monkeypatch: pytest.MonkeyPatch) -
     assert len(calls) == 1 and calls[0] is not None  # with the progress bar
     at.run()
     assert len(calls) == 1
+
+
+def test_preprocessing_runs_in_the_background_with_a_progress_bar(at, monkeypatch) -> None:
+    """The script thread never waits for the work: the page shows a progress bar and ends; once the
+    work is done the next run shows the statistics. A second session asking meanwhile watches the
+    same work instead of starting it again."""
+    import threading
+
+    import w2v_core.preprocess as core_preprocess
+    from w2v_core import sources
+
+    monkeypatch.setenv("W2V_PREPARATION_WAIT", "0")
+    release = threading.Event()
+    calls = []
+    original = core_preprocess.preprocess
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        release.wait(30)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(core_preprocess, "preprocess", slow)
+    text = "".join(f"doc {i} about cats and dogs and birds\n" for i in range(50))
+    at.session_state["data_source"] = sources.store_upload("slow.txt", text.encode())
+    at.run()
+    at.button(key="pre.apply").click().run(timeout=10)
+    assert not at.exception, at.exception
+    assert at.get("progress"), "a progress bar while the work runs"
+    assert not at.metric  # no statistics yet, and the run ended without waiting
+
+    other = app_test().run()
+    other.session_state["data_source"] = at.session_state["data_source"]
+    other.session_state["preprocess_config"] = at.session_state["preprocess_config"]
+    other.session_state["preprocess_data"] = at.session_state["preprocess_data"]
+    other.switch_page(page("preprocess")).run(timeout=10)
+    assert other.get("progress")
+
+    release.set()
+    from w2v_ui import loaders
+
+    key = (at.session_state["preprocess_data"], at.session_state["preprocess_config"])
+    assert loaders.preparation(*key).wait(60)
+    at.run(timeout=30)
+    assert {m.label for m in at.metric} >= {"Documents kept"}
+    assert calls == [1]  # one piece of work for both sessions

@@ -233,12 +233,41 @@ def loss_records(run_name: str):
 
 
 # ---- preprocessing ---------------------------------------------------------------------------------
-class _ResultCache:
-    """The newest preprocessing results of this process, by (data spec, config); lock-guarded.
+class Preparation:
+    """One preprocessing request running (or done) in a background thread: its progress, then its
+    result or its error. Pages poll it; nothing here draws."""
 
-    A plain `st.cache_resource` function cannot take a result computed elsewhere, so with a progress
-    bar the work used to run twice (once drawing the bar, once inside the cache). Here the result is
-    computed once, by whichever request comes first, and kept for every session.
+    def __init__(self) -> None:
+        import threading
+
+        self.fraction = 0.0
+        self.message = "Starting…"
+        self.result = None
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def report(self, fraction: float, message: str) -> None:
+        self.fraction, self.message = min(max(float(fraction), 0.0), 1.0), message
+
+    def finish(self, result=None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self._done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+
+class _Preparations:
+    """The preprocessing results of this process by (data spec, config), newest kept; lock-guarded.
+
+    The work runs once per key, in a background thread, whoever asks first: a second session asking
+    for the same corpus meanwhile gets the same `Preparation` to watch, the script thread never waits
+    for it, and the progress bar shows the very run whose result is kept. A failed request stays
+    (with its error) until `forget` is called, so a page does not restart it on every rerun.
     """
 
     def __init__(self, max_entries: int) -> None:
@@ -247,39 +276,68 @@ class _ResultCache:
 
         self._max_entries = max_entries
         self._lock = threading.Lock()
-        self._results: OrderedDict = OrderedDict()
+        self._entries: OrderedDict = OrderedDict()
 
-    def get_or_compute(self, key, compute):
+    def get(self, key, compute) -> Preparation:
+        import threading
+
         with self._lock:
-            if key in self._results:
-                self._results.move_to_end(key)
-                return self._results[key]
-        result = compute()  # outside the lock: other sessions' look-ups must not wait for it
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            preparation = Preparation()
+            self._entries[key] = preparation
+            self._evict()
+
+        def work() -> None:
+            try:
+                preparation.finish(result=compute(preparation.report))
+            except BaseException as error:  # noqa: BLE001 - handed to the page that shows it
+                preparation.finish(error=error)
+
+        threading.Thread(target=work, daemon=True, name="w2v-preprocess").start()
+        return preparation
+
+    def forget_failed(self, key) -> None:
         with self._lock:
-            self._results[key] = result
-            while len(self._results) > self._max_entries:
-                self._results.popitem(last=False)
-        return result
+            entry = self._entries.get(key)
+            if entry is not None and entry.done and entry.error is not None:
+                del self._entries[key]
+
+    def _evict(self) -> None:
+        finished = [k for k, p in self._entries.items() if p.done]
+        while len(self._entries) > self._max_entries and finished:
+            self._entries.pop(finished.pop(0))
 
 
 @st.cache_resource(show_spinner=False)
-def _preprocessed() -> _ResultCache:
-    return _ResultCache(max_entries=8)
+def _preparations() -> _Preparations:
+    return _Preparations(max_entries=8)
 
 
-def preprocessed(choice, config, progress=None):
-    """The `PreprocessResult` of a `DataSpec` and config, computed once per request: in memory per
-    process, on disk (by the core) across restarts.
-
-    `progress(fraction, message)` (which draws a progress bar) is called only when the work is done
-    now; a result already in memory comes back at once.
-    """
+def preparation(choice, config) -> Preparation:
+    """The preprocessing of a `DataSpec` with a config, started in the background if it is not
+    running or done yet: in memory per process, on disk (by the core) across restarts."""
     from w2v_core.preprocess import preprocess
     from w2v_ui import datasets
 
-    return _preprocessed().get_or_compute(
-        (choice, config), lambda: preprocess(datasets.load(choice), config, progress=progress)
+    return _preparations().get(
+        (choice, config), lambda report: preprocess(datasets.load(choice), config, progress=report)
     )
+
+
+def forget_failed_preparation(choice, config) -> None:
+    """Drop a failed preparation, so the next request tries again (one running or done stays)."""
+    _preparations().forget_failed((choice, config))
+
+
+def preprocessed(choice, config):
+    """The `PreprocessResult`, waiting for it: for code that is not a page (tests, exports)."""
+    job = preparation(choice, config)
+    job.wait()
+    if job.error is not None:
+        raise job.error
+    return job.result
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

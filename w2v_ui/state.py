@@ -59,6 +59,7 @@ TRAIN_START = "train.start"
 TRAIN_STOP = "train.stop"
 TRAIN_RESUME = "train.resume"
 TRAIN_REPRODUCIBLE = "train.reproducible"  # bool: one thread, bit-for-bit repeatable
+PREPARE_RETRY = "prepare.retry"
 TRAIN_MESSAGE = "note.train"  # a one-off note for the Train page (e.g. "already training")
 TRAIN_LOSS_CHART = "train.loss_chart"
 TRAIN_SETTINGS_FOR = "train.settings_for"  # (data fingerprint) the defaults were scaled to
@@ -248,6 +249,7 @@ def remember_widget_values() -> None:
 
 # Buttons and similar triggers: their value must never be carried into the next run.
 EPHEMERAL = {
+    PREPARE_RETRY,
     TRAIN_START,
     TRAIN_STOP,
     TRAIN_RESUME,

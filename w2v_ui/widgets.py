@@ -8,6 +8,7 @@ details sit in a closed expander for whoever reports it, never as a raw tracebac
 
 from __future__ import annotations
 
+import os
 import re
 import traceback
 from collections.abc import Iterator
@@ -309,3 +310,49 @@ def unknown_word(error, key: str, in_list: bool = False) -> None:
                 )
     else:
         st.caption("No similar word is in the vocabulary; the Map shows the most frequent words.")
+
+
+PREPARATION_POLL_SECONDS = 0.5
+# How long a page waits for preprocessing before it shows a progress bar instead: a result in memory
+# or on disk comes back well within it (no flashing bar), longer work never holds the script thread.
+PREPARATION_WAIT_ENV = "W2V_PREPARATION_WAIT"  # seconds; the tests set a long wait
+PREPARATION_WAIT_SECONDS = 0.5
+
+
+def prepared_corpus(choice, config, while_doing: str = "preparing the corpus"):
+    """The `PreprocessResult` of `choice` and `config` when it is ready. Until then the work runs in
+    the background (never in this script thread): a progress bar that updates itself is drawn and
+    the page stops; when the work ends the page reruns and this returns the result. An error is
+    shown with a Try again button."""
+    from w2v_ui import loaders
+
+    job = loaders.preparation(choice, config)
+    wait = float(os.environ.get(PREPARATION_WAIT_ENV) or PREPARATION_WAIT_SECONDS)
+    if not job.wait(wait):
+        _preparation_progress(choice, config)
+        st.stop()
+    if job.error is not None:
+        if isinstance(job.error, W2VError):
+            st.error(str(job.error), icon=":material/error:")
+        elif isinstance(job.error, Exception):
+            show_unexpected_error(job.error, while_doing)
+        else:
+            raise job.error
+        st.button(
+            "Try again",
+            key=state.PREPARE_RETRY,
+            on_click=loaders.forget_failed_preparation,
+            args=(choice, config),
+        )
+        st.stop()
+    return job.result
+
+
+@st.fragment(run_every=PREPARATION_POLL_SECONDS)
+def _preparation_progress(choice, config) -> None:
+    from w2v_ui import loaders
+
+    job = loaders.preparation(choice, config)
+    if job.done:
+        st.rerun()  # the whole page, now with the result
+    st.progress(job.fraction, text=job.message)
