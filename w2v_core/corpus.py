@@ -24,6 +24,11 @@ from w2v_core.errors import CorpusError
 from w2v_core.io_utils import atomic_write
 from w2v_core.vocab import Vocabulary
 
+# Corpus sizes (tokens after preprocessing) where advice changes; the one home for them.
+TINY_CORPUS_TOKENS = 50_000  # training defaults: 20 epochs, at most 50 dimensions
+NOISY_CORPUS_TOKENS = 100_000  # preprocessing warns: expect neighbours that change run to run
+SMALL_CORPUS_TOKENS = 300_000  # training defaults: 10 epochs
+
 
 @dataclass(frozen=True)
 class EncodedCorpus:

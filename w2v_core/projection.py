@@ -44,6 +44,13 @@ class EpochMaps:
     explained_variance: np.ndarray | None = None  # PCA only, of the reference (last) epoch
 
 
+# Map defaults, the one home for them (the app's controls and loaders take them from here):
+# umap-learn's own defaults, and scikit-learn's t-SNE perplexity.
+UMAP_NEIGHBOURS = 15
+UMAP_MIN_DIST = 0.1
+TSNE_PERPLEXITY = 30.0
+
+
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (an all-zero row stays zero), float32."""
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -55,9 +62,9 @@ def project_2d(
     vectors: np.ndarray,
     method: ProjectionMethod = "umap",
     *,
-    n_neighbors: int = 15,
-    min_dist: float = 0.1,
-    perplexity: float = 30.0,
+    n_neighbors: int = UMAP_NEIGHBOURS,
+    min_dist: float = UMAP_MIN_DIST,
+    perplexity: float = TSNE_PERPLEXITY,
     seed: int = 0,
 ) -> Projection:
     """Place N vectors on a plane; similar words (by cosine) land close together.
@@ -144,8 +151,8 @@ def aligned_epoch_maps(
     words: Sequence[str],
     method: Literal["umap", "pca"] = "pca",
     *,
-    n_neighbors: int = 15,
-    min_dist: float = 0.1,
+    n_neighbors: int = UMAP_NEIGHBOURS,
+    min_dist: float = UMAP_MIN_DIST,
     seed: int = 0,
     anchor_words: int = 10_000,
 ) -> EpochMaps:

@@ -12,7 +12,9 @@ import re
 
 import streamlit as st
 
+from w2v_core.config import LOSS_LABELS, MODEL_LABELS, OPTIMIZER_LABELS
 from w2v_core.embeddings import Embeddings
+from w2v_core.projection import TSNE_PERPLEXITY, UMAP_MIN_DIST, UMAP_NEIGHBOURS
 from w2v_ui import state
 from w2v_ui.maps import MapSettings
 
@@ -63,10 +65,10 @@ def map_controls(where, emb: Embeddings) -> MapSettings | None:
             help="UMAP: neighbourhoods and some overall shape (default). PCA: a straight view of the "
             "two main directions, instant. t-SNE: tight neighbourhoods, slowest.",
         )
-        n_neighbors, min_dist, perplexity = 15, 0.1, 30.0
+        n_neighbors, min_dist, perplexity = UMAP_NEIGHBOURS, UMAP_MIN_DIST, TSNE_PERPLEXITY
         if method == "umap":
-            state.default(state.MAP_UMAP_NEIGHBORS, 15)
-            state.default(state.MAP_UMAP_MIN_DIST, 0.1)
+            state.default(state.MAP_UMAP_NEIGHBORS, UMAP_NEIGHBOURS)
+            state.default(state.MAP_UMAP_MIN_DIST, UMAP_MIN_DIST)
             n_neighbors = st.slider(
                 "UMAP neighbours",
                 2,
@@ -83,7 +85,7 @@ def map_controls(where, emb: Embeddings) -> MapSettings | None:
                 help="Small: tight clumps. Large: evenly spread dots.",
             )
         elif method == "tsne":
-            state.default(state.MAP_TSNE_PERPLEXITY, 30)
+            state.default(state.MAP_TSNE_PERPLEXITY, int(TSNE_PERPLEXITY))
             perplexity = float(
                 st.slider(
                     "t-SNE perplexity",
@@ -256,6 +258,11 @@ DIM_CHOICES = [10, 25, 50, 100, 150, 200, 300]
 SAMPLE_CHOICES = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
 
 
+def sentence_case(label: str) -> str:
+    """'skip-gram' -> 'Skip-gram' for a button; 'CBOW' stays."""
+    return label[:1].upper() + label[1:]
+
+
 def _train_key(name: str) -> str:
     return state.TRAIN_PREFIX + name
 
@@ -280,7 +287,7 @@ def train_controls(config_cls, help_text: dict[str, str], devices: list[str]):
             ["skipgram", "cbow"],
             key=k("model"),
             required=True,
-            format_func={"skipgram": "Skip-gram", "cbow": "CBOW"}.get,
+            format_func=lambda v: sentence_case(MODEL_LABELS[v]),
         )
         st.caption(help_text["model"])
         loss = st.segmented_control(
@@ -288,7 +295,7 @@ def train_controls(config_cls, help_text: dict[str, str], devices: list[str]):
             ["negative", "softmax"],
             key=k("loss"),
             required=True,
-            format_func={"negative": "Negative sampling", "softmax": "Full softmax"}.get,
+            format_func=lambda v: sentence_case(LOSS_LABELS[v]),
         )
         st.caption(help_text["loss"])
         if loss == "negative":
@@ -310,7 +317,7 @@ def train_controls(config_cls, help_text: dict[str, str], devices: list[str]):
             ["sgd", "adam", "adamw"],
             key=k("optimizer"),
             required=True,
-            format_func={"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}.get,
+            format_func=OPTIMIZER_LABELS.get,
         )
         st.caption(help_text["optimizer"])
         st.number_input(

@@ -12,6 +12,8 @@ import os
 
 import streamlit as st
 
+from w2v_core.projection import TSNE_PERPLEXITY, UMAP_MIN_DIST, UMAP_NEIGHBOURS
+
 
 @st.cache_resource(show_spinner=False)
 def device_description() -> str:
@@ -94,9 +96,9 @@ def word_map(
     centre: str | None,
     size: int,
     method: str,
-    n_neighbors: int = 15,
-    min_dist: float = 0.1,
-    perplexity: float = 30.0,
+    n_neighbors: int = UMAP_NEIGHBOURS,
+    min_dist: float = UMAP_MIN_DIST,
+    perplexity: float = TSNE_PERPLEXITY,
 ):
     """A `maps.WordMap`, cached by run, epoch, vectors and every map setting.
 

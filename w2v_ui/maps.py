@@ -16,7 +16,13 @@ import numpy as np
 import plotly.graph_objects as go
 
 from w2v_core.embeddings import Embeddings
-from w2v_core.projection import kmeans_clusters, project_2d
+from w2v_core.projection import (
+    TSNE_PERPLEXITY,
+    UMAP_MIN_DIST,
+    UMAP_NEIGHBOURS,
+    kmeans_clusters,
+    project_2d,
+)
 from w2v_ui.charts import GREY, ORANGE, PALETTE, _base_layout, _escape_hover
 
 Scope = Literal["top", "around"]
@@ -223,9 +229,9 @@ class MapSettings:
     centre: str | None = None
     size: int = 50
     method: str = "umap"
-    n_neighbors: int = 15
-    min_dist: float = 0.1
-    perplexity: float = 30.0
+    n_neighbors: int = UMAP_NEIGHBOURS
+    min_dist: float = UMAP_MIN_DIST
+    perplexity: float = TSNE_PERPLEXITY
     colour_by: ColourBy = "cluster"
     clusters: int = 8
     word_list: str = ""

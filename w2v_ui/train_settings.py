@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from w2v_core.config import TrainConfig
+from w2v_core.corpus import SMALL_CORPUS_TOKENS, TINY_CORPUS_TOKENS
 
-# Corpus sizes (tokens after preprocessing) where the scaled defaults change.
-TINY_CORPUS = 50_000
-SMALL_CORPUS = 300_000
+# Corpus sizes (tokens after preprocessing) where the scaled defaults change (`w2v_core.corpus`).
+TINY_CORPUS = TINY_CORPUS_TOKENS
+SMALL_CORPUS = SMALL_CORPUS_TOKENS
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from w2v_core.corpus import EncodedCorpus, encode_tokens, provisional_ids, vocabulary_from_tokens
+from w2v_core.corpus import (
+    NOISY_CORPUS_TOKENS,
+    EncodedCorpus,
+    encode_tokens,
+    provisional_ids,
+    vocabulary_from_tokens,
+)
 from w2v_core.errors import ConfigError, CorpusError, DataChangedError
 from w2v_core.preprocess import cache
 from w2v_core.preprocess.config import PreprocessConfig
@@ -352,7 +358,7 @@ def _statistics(
         ranks = np.unique(np.round(np.geomspace(1, len(counts), num=120)).astype(np.int64))
     share = corpus.n_tokens / n_words if n_words else 0.0
     warnings = []
-    if corpus.n_tokens < 100_000:
+    if corpus.n_tokens < NOISY_CORPUS_TOKENS:
         warnings.append(
             f"Only {corpus.n_tokens:,} tokens are left to train on. Word2vec learns from repetition: "
             "with this little text expect noisy neighbours that change from run to run. Use more "
