@@ -105,6 +105,14 @@ def make_run(
     return run.path
 
 
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m w2v_core ARGS` as a script would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "w2v_core", *args],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout,
+    )  # fmt: skip
+
+
 def progress_record(fraction: float, loss: float | None, epochs: int = 2) -> ProgressRecord:
     """A progress report at `fraction` of a run (the other fields do not matter to the caller)."""
     return ProgressRecord(

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "w2v_core", *args],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout,
-    )  # fmt: skip
+from app_support import cli
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_support import make_run, worker_holding_lock
+from app_support import cli, make_run, worker_holding_lock
 
 from w2v_core import jobs
 from w2v_core.config import TrainConfig
@@ -22,15 +22,6 @@ from w2v_core.errors import ConfigError, RunFolderError
 from w2v_core.run_folder import RunFolder, RunStatus
 from w2v_core.trainer import ProgressReport, resume, train
 from w2v_core.vocab import Vocabulary
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "w2v_core", *args],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout,
-    )  # fmt: skip
 
 
 def one_line_error(done: subprocess.CompletedProcess, *fragments: str) -> str:

@@ -260,6 +260,16 @@ class RunState:
         return bool(self.saved_epochs)
 
 
+class _InRun:
+    """A file or folder of the run layout: `run.run_json` is `run.path / "run.json"`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, run: RunFolder | None, owner: type) -> Any:
+        return self if run is None else run.path / self.name
+
+
 _TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
 
 
@@ -276,46 +286,17 @@ class RunFolder:
     def name(self) -> str:
         return self.path.name
 
-    # ---- paths --------------------------------------------------------------------------------
-    @property
-    def run_json(self) -> Path:
-        return self.path / "run.json"
-
-    @property
-    def vocab_tsv(self) -> Path:
-        return self.path / "vocab.tsv"
-
-    @property
-    def corpus_npz(self) -> Path:
-        return self.path / "corpus.npz"
-
-    @property
-    def metrics_jsonl(self) -> Path:
-        return self.path / "metrics.jsonl"
-
-    @property
-    def checkpoint_dir(self) -> Path:
-        return self.path / "checkpoints"
-
-    @property
-    def stop_file(self) -> Path:
-        return self.path / "STOP"
-
-    @property
-    def worker_lock_file(self) -> Path:
-        return self.path / "worker.lock"
-
-    @property
-    def control_lock_file(self) -> Path:
-        return self.path / "control.lock"
-
-    @property
-    def worker_pid_file(self) -> Path:
-        return self.path / "worker.pid"
-
-    @property
-    def worker_log(self) -> Path:
-        return self.path / "worker.log"
+    # ---- paths: the layout, one line a file -------------------------------------------------
+    run_json = _InRun("run.json")
+    vocab_tsv = _InRun("vocab.tsv")
+    corpus_npz = _InRun("corpus.npz")
+    metrics_jsonl = _InRun("metrics.jsonl")
+    checkpoint_dir = _InRun("checkpoints")
+    stop_file = _InRun("STOP")
+    worker_lock_file = _InRun("worker.lock")
+    control_lock_file = _InRun("control.lock")
+    worker_pid_file = _InRun("worker.pid")
+    worker_log = _InRun("worker.log")
 
     # ---- creation / opening -------------------------------------------------------------------
     @classmethod
