@@ -221,13 +221,13 @@ def bench_browser() -> dict[str, float]:
 
 def _stop_workers(runs_root: Path) -> None:
     """Ask every run's worker to stop and wait for it: workers outlive the server by design."""
-    from w2v_ui import jobs
+    from w2v_core import jobs
+    from w2v_core.run_folder import list_runs
 
-    for run in runs_root.glob("*"):
-        if jobs.worker_alive(run):
-            jobs.request_stop(run)
+    for run in list_runs(runs_root):
+        jobs.request_stop(run.path)  # a no-op for runs no worker trains
     deadline = time.time() + 30
-    while time.time() < deadline and any(jobs.worker_alive(r) for r in runs_root.glob("*")):
+    while time.time() < deadline and any(r.worker_alive() for r in list_runs(runs_root)):
         time.sleep(0.5)
 
 
