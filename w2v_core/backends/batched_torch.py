@@ -2,8 +2,15 @@
 
 A batch is B consecutive centres of the subsampled corpus with all their context words (B, 2W), so
 the set of pairs exists one batch at a time and memory never grows with the number of pairs. Pair
-generation and noise sampling run on the training device; the host learns the loss only every few
-batches (`sync_every`), so a GPU is not synchronised at every step.
+generation and noise sampling run on the training device. The loss is copied to the host only every
+`sync_every` batches (16 on a GPU), but that does not spare a GPU a synchronisation per step: the
+SGD + negative-sampling step (the default) waits for the device on every batch, because
+boolean-mask indexing (`contexts[mask]`, `update_pos[mask]`, ...) and `torch.bincount` in
+`add_rows` need sizes that are only known once the device has computed them; CBOW does the same
+with every optimizer when it drops centres that have no context word (`centres[has_context]`).
+Only skip-gram with autograd (Adam, AdamW, full softmax) has no such indexing in this file; whether
+torch synchronises inside those steps (SparseAdam's sparse gradients, for instance) has not been
+checked on a GPU.
 
 Updates:
 - SGD + negative sampling: closed-form gradients applied with `index_add_`, i.e. the sum of the
@@ -87,6 +94,8 @@ class BatchedTorchEngine:
         self.device = device
         vocab_size = len(counts)
         self.batch_size = default_batch_size(config, device, vocab_size, corpus.n_tokens)
+        # How often the loss is read back. The SGD + negative-sampling and CBOW steps wait for the
+        # device every batch anyway (see the module docstring); this only spares that read.
         self.sync_every = 1 if device.type == "cpu" else 16
         self.n_corpus_words = corpus.n_tokens
         # Everything the epoch loop reads lives on the device.

@@ -26,6 +26,12 @@ One epoch, step by step (the same steps as word2vec.c and gensim):
   update the shared vectors without locks (Hogwild, Recht et al. 2011; word2vec.c and gensim do the
   same).
 
+The two kernels differ only in what they do with one centre's window. The steps they share (scratch
+buffers, subsampling a segment, drawing a centre's window and noise words one centre ahead, picking
+the targets of an update, the negative-sampling update itself) are helpers marked
+`@njit(inline="always")`, which numba inlines into each kernel before compiling: they compile as if
+written out in both.
+
 Speed (see docs/benchmarks/training.md): the vector length is a compile-time constant of the kernel
 (passed as the lengths of tuples of zeros, `vector_length_marker`), so the D-loops compile to
 straight-line AVX code without remainder loops; noise words are drawn from an alias table in O(1) one
@@ -272,6 +278,143 @@ def _subsample(token_ids, start, stop, keep_threshold, kept, state):  # pragma: 
     return n, state
 
 
+# ---- steps shared by both kernels (inlined into each before compiling) ------------------------------
+@njit(inline="always")
+def _vector_length(dim_marker):  # pragma: no cover - compiled
+    """D as a compile-time constant, see `vector_length_marker`."""
+    return _MARKER_BLOCK * len(dim_marker[0]) + len(dim_marker[1])
+
+
+@njit(inline="always")
+def _chunk_buffers(
+    segment_starts, seg_first, seg_last, dim, negative, noise_per_centre
+):  # pragma: no cover - compiled
+    """Scratch arrays of one chunk: (kept, noise, reach, targets, grads, work).
+
+    kept: (longest segment,) uint64 word ids that survived subsampling (unsigned indices skip
+    wraparound checks); noise: (2, noise_per_centre) noise words of this centre and of the next (drawn
+    one centre early to prefetch their rows); reach: (2,) effective window of this centre and the next;
+    targets, grads: (negative + 1,) the positive word and noise words of one update, and their g;
+    work: (D,) the gradient of the input vector of one update.
+    """
+    longest = 0
+    for s in range(seg_first, seg_last):
+        longest = max(longest, segment_starts[s + 1] - segment_starts[s])
+    kept = np.empty(longest, np.uint64)
+    noise = np.empty((2, noise_per_centre), np.uint64)
+    reach = np.empty(2, np.int64)
+    targets = np.empty(negative + 1, np.uint64)
+    grads = np.empty(negative + 1, np.float32)
+    work = np.empty(dim, np.float32)
+    return kept, noise, reach, targets, grads, work
+
+
+@njit(inline="always")
+def _draw_centre(
+    slot, state, window, negative, per_pair, noise, reach, alias, syn1, dim_marker
+):  # pragma: no cover - compiled
+    """Draw a centre's effective window (uniform in 1..window) into reach[slot], then its noise words
+    into noise[slot] and prefetch their output rows; returns the state.
+
+    `negative` noise words per (context, centre) pair when `per_pair` (skip-gram: 2 * reach of them),
+    else `negative` for the whole centre (CBOW).
+    """
+    state, bits = _splitmix64(state)
+    centre_reach = 1 + np.int64(bits % np.uint64(window))
+    reach[slot] = centre_reach
+    n_noise = 2 * centre_reach * negative if per_pair else negative
+    for q in range(n_noise):
+        state, bits = _splitmix64(state)
+        word = _draw_noise(bits, alias, syn1.shape[0])
+        noise[slot, q] = word
+        _prefetch_row(syn1, word, dim_marker)
+    return state
+
+
+@njit(inline="always")
+def _start_segment(
+    s, token_ids, segment_starts, chunk_start, chunk_length, lr_start, lr_end, keep_threshold,
+    window, negative, per_pair, kept, noise, reach, alias, syn1, dim_marker, state,
+):  # fmt: skip  # pragma: no cover - compiled
+    """Subsample segment s into `kept` and draw its first centre; returns (kept count, lr, state).
+
+    The learning rate is interpolated linearly across the chunk at the segment's first word.
+    """
+    start = segment_starts[s]
+    lr = lr_start + (lr_end - lr_start) * ((start - chunk_start) / chunk_length)
+    n, state = _subsample(token_ids, start, segment_starts[s + 1], keep_threshold, kept, state)
+    if n > 0:
+        state = _draw_centre(
+            0, state, window, negative, per_pair, noise, reach, alias, syn1, dim_marker
+        )
+    return n, lr, state
+
+
+@njit(inline="always")
+def _look_ahead(
+    i, n, kept, state, window, negative, per_pair, noise, reach, alias, syn0, syn1, dim_marker
+):  # pragma: no cover - compiled
+    """Before centre i's updates, draw centre i + 1's window and noise words; returns the state.
+
+    Also prefetches the noise words' rows, centre i + 1's output row and the input row at the far end
+    of its window, so these cache misses overlap with centre i's arithmetic.
+    """
+    if i + 1 < n:
+        slot = 1 - (i & 1)
+        state = _draw_centre(
+            slot, state, window, negative, per_pair, noise, reach, alias, syn1, dim_marker
+        )
+        _prefetch_row(syn1, kept[i + 1], dim_marker)
+        if i + 1 + reach[slot] < n:
+            _prefetch_row(syn0, kept[i + 1 + reach[slot]], dim_marker)
+    return state
+
+
+@njit(inline="always")
+def _pick_targets(centre, noise, slot, first, negative, targets):  # pragma: no cover - compiled
+    """targets = [centre, noise[slot, first:first + negative] without draws of the centre]; the count.
+
+    A noise draw equal to the positive word is skipped, as in word2vec.c.
+    """
+    targets[0] = centre
+    n_targets = 1
+    for k in range(negative):
+        word = noise[slot, first + k]
+        if word != centre:
+            targets[n_targets] = word
+            n_targets += 1
+    return n_targets
+
+
+@njit(inline="always")
+def _negative_sampling_update(
+    source, row, syn1, targets, n_targets, grads, work, lr, sigmoid_table, log_table, dim, loss_sum
+):  # pragma: no cover - compiled
+    """One negative-sampling step of the input vector source[row] against targets[:n_targets].
+
+    Updates the targets' output rows in place, leaves the gradient of source[row] in `work` (D,) for
+    the caller to apply, and returns loss_sum plus this step's loss. All scores are computed before
+    any update: they are independent, so their reductions overlap.
+    """
+    for k in range(n_targets):
+        target = targets[k]
+        score = np.float32(0.0)
+        for d in range(dim):
+            score += source[row, d] * syn1[target, d]
+        g, loss = _gradient_and_loss(score, 1.0 if k == 0 else 0.0, lr, sigmoid_table, log_table)
+        grads[k] = g
+        loss_sum += loss
+    for d in range(dim):
+        work[d] = 0.0
+    for k in range(n_targets):
+        target = targets[k]
+        g = grads[k]
+        for d in range(dim):
+            work[d] += g * syn1[target, d]
+            syn1[target, d] += g * source[row, d]
+    return loss_sum
+
+
 # ---- the kernels ------------------------------------------------------------------------------------
 @njit(nogil=True, fastmath=True, cache=True)
 def _skipgram_chunk(
@@ -294,82 +437,39 @@ def _skipgram_chunk(
     dim_marker,  # makes D a compile-time constant, see `vector_length_marker`
 ):  # pragma: no cover - compiled
     """Skip-gram on one chunk; returns (loss sum, number of positive pairs)."""
-    dim = _MARKER_BLOCK * len(dim_marker[0]) + len(dim_marker[1])
-    vocab_size = syn0.shape[0]
+    dim = _vector_length(dim_marker)
     state = _chunk_state(seed, chunk_index)
     chunk_start = segment_starts[seg_first]
     chunk_length = max(segment_starts[seg_last] - chunk_start, 1)
-    longest = 0
-    for s in range(seg_first, seg_last):
-        longest = max(longest, segment_starts[s + 1] - segment_starts[s])
-    kept = np.empty(longest, np.uint64)  # word ids; unsigned indices skip wraparound checks
-    work = np.empty(dim, np.float32)  # accumulated gradient of the context's input vector
-    # noise words of this centre's pairs and of the next centre's (drawn early to prefetch their rows)
-    noise = np.empty((2, 2 * window * negative), np.uint64)
-    reach = np.empty(2, np.int64)  # effective window of this centre and the next
-    targets = np.empty(negative + 1, np.uint64)
-    grads = np.empty(negative + 1, np.float32)
+    kept, noise, reach, targets, grads, work = _chunk_buffers(
+        segment_starts, seg_first, seg_last, dim, negative, 2 * window * negative
+    )
     loss_sum = 0.0
     pairs = 0
     for s in range(seg_first, seg_last):
-        start = segment_starts[s]
-        lr = lr_start + (lr_end - lr_start) * ((start - chunk_start) / chunk_length)
-        n, state = _subsample(token_ids, start, segment_starts[s + 1], keep_threshold, kept, state)
-        if n == 0:
-            continue
-        state, bits = _splitmix64(state)
-        reach[0] = 1 + np.int64(bits % np.uint64(window))
-        for q in range(2 * reach[0] * negative):
-            state, bits = _splitmix64(state)
-            noise[0, q] = _draw_noise(bits, alias, vocab_size)
+        n, lr, state = _start_segment(
+            s, token_ids, segment_starts, chunk_start, chunk_length, lr_start, lr_end,
+            keep_threshold, window, negative, True, kept, noise, reach, alias, syn1, dim_marker,
+            state,
+        )  # fmt: skip
         for i in range(n):
             this = i & 1
-            # Draw the next centre's window and noise words now and prefetch their rows, so the
-            # cache misses overlap with this centre's arithmetic.
-            if i + 1 < n:
-                state, bits = _splitmix64(state)
-                next_reach = 1 + np.int64(bits % np.uint64(window))
-                reach[1 - this] = next_reach
-                for q in range(2 * next_reach * negative):
-                    state, bits = _splitmix64(state)
-                    word = _draw_noise(bits, alias, vocab_size)
-                    noise[1 - this, q] = word
-                    _prefetch_row(syn1, word, dim_marker)
-                _prefetch_row(syn1, kept[i + 1], dim_marker)
-                if i + 1 + next_reach < n:
-                    _prefetch_row(syn0, kept[i + 1 + next_reach], dim_marker)
+            state = _look_ahead(
+                i, n, kept, state, window, negative, True, noise, reach, alias, syn0, syn1,
+                dim_marker,
+            )  # fmt: skip
             centre = kept[i]
-            targets[0] = centre
-            q = 0
+            q = 0  # this pair's noise words are noise[this, q:q + negative]
             for j in range(max(0, i - reach[this]), min(n, i + reach[this] + 1)):
                 if j == i:
                     continue
                 context = kept[j]
-                n_targets = 1
-                for k in range(negative):
-                    word = noise[this, q + k]
-                    if word != centre:  # a draw of the positive word is skipped (word2vec.c)
-                        targets[n_targets] = word
-                        n_targets += 1
+                n_targets = _pick_targets(centre, noise, this, q, negative, targets)
                 q += negative
-                for k in range(n_targets):  # all scores first: independent, so they overlap
-                    target = targets[k]
-                    score = np.float32(0.0)
-                    for d in range(dim):
-                        score += syn0[context, d] * syn1[target, d]
-                    g, loss = _gradient_and_loss(
-                        score, 1.0 if k == 0 else 0.0, lr, sigmoid_table, log_table
-                    )
-                    grads[k] = g
-                    loss_sum += loss
-                for d in range(dim):
-                    work[d] = 0.0
-                for k in range(n_targets):
-                    target = targets[k]
-                    g = grads[k]
-                    for d in range(dim):
-                        work[d] += g * syn1[target, d]
-                        syn1[target, d] += g * syn0[context, d]
+                loss_sum = _negative_sampling_update(
+                    syn0, context, syn1, targets, n_targets, grads, work, lr, sigmoid_table,
+                    log_table, dim, loss_sum,
+                )  # fmt: skip
                 for d in range(dim):
                     syn0[context, d] += work[d]
                 pairs += 1
@@ -400,88 +500,49 @@ def _cbow_chunk(
 
     Returns (loss sum, number of centres that had at least one context word).
     """
-    dim = _MARKER_BLOCK * len(dim_marker[0]) + len(dim_marker[1])
-    vocab_size = syn0.shape[0]
+    dim = _vector_length(dim_marker)
     state = _chunk_state(seed, chunk_index)
     chunk_start = segment_starts[seg_first]
     chunk_length = max(segment_starts[seg_last] - chunk_start, 1)
-    longest = 0
-    for s in range(seg_first, seg_last):
-        longest = max(longest, segment_starts[s + 1] - segment_starts[s])
-    kept = np.empty(longest, np.uint64)  # word ids; unsigned indices skip wraparound checks
-    hidden = np.empty(dim, np.float32)  # mean of the context input vectors
-    work = np.empty(dim, np.float32)  # gradient of `hidden`, added to every context word
-    noise = np.empty((2, negative), np.uint64)
-    reach = np.empty(2, np.int64)
-    targets = np.empty(negative + 1, np.uint64)
-    grads = np.empty(negative + 1, np.float32)
+    kept, noise, reach, targets, grads, work = _chunk_buffers(
+        segment_starts, seg_first, seg_last, dim, negative, negative
+    )
+    # The mean of the context input vectors, one row so `_negative_sampling_update` reads it as it
+    # reads syn0 in skip-gram; its gradient (`work`) is added to every context word.
+    hidden = np.empty((1, dim), np.float32)
     loss_sum = 0.0
     centres = 0
     for s in range(seg_first, seg_last):
-        start = segment_starts[s]
-        lr = lr_start + (lr_end - lr_start) * ((start - chunk_start) / chunk_length)
-        n, state = _subsample(token_ids, start, segment_starts[s + 1], keep_threshold, kept, state)
-        if n == 0:
-            continue
-        state, bits = _splitmix64(state)
-        reach[0] = 1 + np.int64(bits % np.uint64(window))
-        for q in range(negative):
-            state, bits = _splitmix64(state)
-            noise[0, q] = _draw_noise(bits, alias, vocab_size)
+        n, lr, state = _start_segment(
+            s, token_ids, segment_starts, chunk_start, chunk_length, lr_start, lr_end,
+            keep_threshold, window, negative, False, kept, noise, reach, alias, syn1, dim_marker,
+            state,
+        )  # fmt: skip
         for i in range(n):
             this = i & 1
-            if i + 1 < n:
-                state, bits = _splitmix64(state)
-                next_reach = 1 + np.int64(bits % np.uint64(window))
-                reach[1 - this] = next_reach
-                for q in range(negative):
-                    state, bits = _splitmix64(state)
-                    word = _draw_noise(bits, alias, vocab_size)
-                    noise[1 - this, q] = word
-                    _prefetch_row(syn1, word, dim_marker)
-                _prefetch_row(syn1, kept[i + 1], dim_marker)
-                if i + 1 + next_reach < n:
-                    _prefetch_row(syn0, kept[i + 1 + next_reach], dim_marker)
+            state = _look_ahead(
+                i, n, kept, state, window, negative, False, noise, reach, alias, syn0, syn1,
+                dim_marker,
+            )  # fmt: skip
             lo = max(0, i - reach[this])
             hi = min(n, i + reach[this] + 1)
             if hi - lo < 2:
                 continue  # no context word: nothing to predict from
-            centre = kept[i]
             for d in range(dim):
-                hidden[d] = 0.0
+                hidden[0, d] = 0.0
             for j in range(lo, hi):
                 if j != i:
                     context = kept[j]
                     for d in range(dim):
-                        hidden[d] += syn0[context, d]
+                        hidden[0, d] += syn0[context, d]
             inverse_count = np.float32(1.0 / (hi - lo - 1))
             for d in range(dim):
-                hidden[d] *= inverse_count
-            targets[0] = centre
-            n_targets = 1
-            for k in range(negative):
-                word = noise[this, k]
-                if word != centre:
-                    targets[n_targets] = word
-                    n_targets += 1
-            for k in range(n_targets):
-                target = targets[k]
-                score = np.float32(0.0)
-                for d in range(dim):
-                    score += hidden[d] * syn1[target, d]
-                g, loss = _gradient_and_loss(
-                    score, 1.0 if k == 0 else 0.0, lr, sigmoid_table, log_table
-                )
-                grads[k] = g
-                loss_sum += loss
-            for d in range(dim):
-                work[d] = 0.0
-            for k in range(n_targets):
-                target = targets[k]
-                g = grads[k]
-                for d in range(dim):
-                    work[d] += g * syn1[target, d]
-                    syn1[target, d] += g * hidden[d]
+                hidden[0, d] *= inverse_count
+            n_targets = _pick_targets(kept[i], noise, this, 0, negative, targets)
+            loss_sum = _negative_sampling_update(
+                hidden, 0, syn1, targets, n_targets, grads, work, lr, sigmoid_table, log_table,
+                dim, loss_sum,
+            )  # fmt: skip
             for j in range(lo, hi):
                 if j != i:
                     context = kept[j]
@@ -517,6 +578,7 @@ class FusedCpuEngine:
         corpus: EncodedCorpus,
         input_vectors: torch.Tensor,
         output_vectors: torch.Tensor,
+        device: torch.device | str = "cpu",  # the registry's common signature; always the CPU
     ) -> None:
         shape = (len(counts), config.dim)
         for label, tensor in (("input", input_vectors), ("output", output_vectors)):
