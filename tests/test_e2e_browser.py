@@ -119,7 +119,11 @@ class Browser:
         self.page.set_viewport_size({"width": 1400, "height": 900})
 
     def wait_for_text(self, text: str, timeout: float = 180) -> None:
-        self.page.get_by_text(text).first.wait_for(timeout=timeout * 1000)
+        try:
+            self.page.get_by_text(text).first.wait_for(timeout=timeout * 1000)
+        except Exception:
+            self.page.screenshot(path=str(ARTIFACTS / "failed-waiting.png"), full_page=True)
+            raise
 
 
 def test_data_to_compare_epochs_in_a_browser(server) -> None:
@@ -155,7 +159,7 @@ def test_data_to_compare_epochs_in_a_browser(server) -> None:
         epochs.press("Enter")
         b.settle()
         b.page.get_by_role("button", name="Start training").click()
-        b.wait_for_text("Epochs saved")
+        b.wait_for_text("Epochs done")
         b.check()
         b.shot("04-train-running")
         b.wait_for_text("Vectors are ready", timeout=240)
