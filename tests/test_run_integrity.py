@@ -320,3 +320,33 @@ def test_threads_used_are_recorded(tmp_path: Path) -> None:
     run = RunFolder.create(tmp_path / "r", TrainConfig(epochs=1, dim=8, threads=1), vocab, corpus)
     train(run.config(), vocab, corpus, run=run)
     assert run.info()["threads_used"] == 1
+
+
+def test_a_cli_worker_killed_with_sigkill_is_lost_and_resumable(tmp_path, lee_corpus_path) -> None:
+    import signal
+
+    from app_support import REPO_ROOT
+
+    out = tmp_path / "run"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "w2v_core", "train", "--corpus", str(lee_corpus_path), "--out",
+         str(out), "--epochs", "400", "--dim", "16", "--threads", "1", "--quiet"],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if (out / "run.json").is_file() and RunFolder(out).checkpoint_epochs():
+                break
+            time.sleep(0.1)
+        assert RunFolder(out).state().status == RunStatus.RUNNING
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        worker.kill()
+    state = RunFolder(out).state()
+    assert state.status == RunStatus.LOST and state.can_resume and not state.worker_alive
+    assert state.epochs_done >= 1
+    done = cli("resume", str(out), "--epochs", str(state.epochs_done + 1), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert RunFolder(out).state().status == RunStatus.FINISHED
