@@ -25,6 +25,7 @@ navigation = st.navigation(
             st.Page(widgets.NEIGHBOURS, title="Neighbours", icon=":material/hub:"),
             st.Page(widgets.COMPARE, title="Compare epochs", icon=":material/compare_arrows:"),
             st.Page(widgets.EXPORT, title="Export", icon=":material/download:"),
+            st.Page(widgets.CARD, title="Methods card", icon=":material/article:"),
         ],
     }
 )

@@ -117,6 +117,14 @@ EXPORT_PROJECTOR_METADATA = "export.projector_metadata"
 EXPORT_COORDINATES = "export.coordinates"
 EXPORT_ZIP = "export.zip"
 
+# ---- Methods card
+CARD_RUN = "card.run"
+CARD_ONE_THREAD = "card.one_thread"
+CARD_RERUN = "card.rerun"  # (run name, threads) of a re-run the person asked for, until it starts
+CARD_RERUN_BUTTON = "card.rerun_button"
+CARD_DOWNLOAD_MD = "card.download_md"
+CARD_DOWNLOAD_JSON = "card.download_json"
+
 
 # ---- accessors -----------------------------------------------------------------------------------
 def get(key: str, default: Any = None) -> Any:
@@ -249,6 +257,8 @@ def remember_widget_values() -> None:
 
 # Buttons and similar triggers: their value must never be carried into the next run.
 EPHEMERAL = {
+    CARD_RERUN_BUTTON,
+    CARD_RERUN,
     PREPARE_RETRY,
     TRAIN_START,
     TRAIN_STOP,

@@ -30,6 +30,7 @@ MAP = "app_pages/map.py"
 NEIGHBOURS = "app_pages/neighbours.py"
 COMPARE = "app_pages/compare.py"
 EXPORT = "app_pages/export.py"
+CARD = "app_pages/card.py"
 
 
 def status_label(status: RunStatus | str) -> str:

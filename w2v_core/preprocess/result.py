@@ -98,4 +98,9 @@ class PreprocessResult:
         "spec"), its fingerprint, and how it was preprocessed ("preprocess"): enough to rebuild the
         corpus with `prepare_corpus(DataSpec.from_dict(d["spec"]), PreprocessConfig.from_dict(
         d["preprocess"]), expected_fingerprint=d["fingerprint"])`."""
-        return {**self.dataset.describe(), "preprocess": self.config.to_dict()}
+        return {
+            **self.dataset.describe(),
+            "preprocess": self.config.to_dict(),
+            "stopword_list": self.stats.stopword_source,  # which list "english" really meant
+            "n_documents_in": self.stats.n_documents_in,
+        }

@@ -1,0 +1,84 @@
+"""The Methods card page's pieces: the card of a run, its downloads, and "Re-run from this card".
+
+A re-run rebuilds the corpus from the original data (through the same background preparation the
+Preprocess and Train pages use, so the script thread never waits for it), checks that the data's
+fingerprint and the rebuilt vocabulary match the original, then starts an ordinary new run.
+Nothing here reads another session's state.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from w2v_core import card, jobs
+from w2v_core.errors import W2VError
+from w2v_ui import runs, state, widgets
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _card(run_name: str, stamp: tuple, metrics: tuple) -> card.MethodsCard:
+    del stamp, metrics  # part of the cache key only
+    return card.run_card(runs.run_folder(run_name))
+
+
+def run_card(run_name: str) -> card.MethodsCard:
+    """The card, recomputed when the run saves a checkpoint or writes a record."""
+    run = runs.run_folder(run_name)
+    return _card(run_name, run.checkpoints_stamp(), run.metrics_stamp())
+
+
+def request_rerun(run_name: str, one_thread: bool) -> None:
+    st.session_state[state.CARD_RERUN] = (run_name, 1 if one_thread else None)
+
+
+def cancel_rerun() -> None:
+    st.session_state.pop(state.CARD_RERUN, None)
+
+
+def continue_rerun() -> None:
+    """Drive a requested re-run one step: wait for the corpus (progress bar), check it, start the
+    new run and open the Train page on it. Draws a message and stops the page when it cannot."""
+    pending = st.session_state.get(state.CARD_RERUN)
+    if not pending:
+        return
+    run_name, threads = pending
+    path = runs.run_dir(run_name)
+    if path is None:
+        cancel_rerun()
+        return
+    original = runs.run_folder(run_name)
+    try:
+        plan = card.plan_rerun(original, threads=threads)
+        if plan.from_spec:
+            spec, preprocessing = plan.spec_and_preprocessing()
+            st.caption("Rebuilding the corpus from the original data…")
+            result = widgets.prepared_corpus(spec, preprocessing, "rebuilding the corpus")
+            expected = plan.data.get("fingerprint")
+            if expected and result.dataset.fingerprint() != expected:
+                from w2v_core.errors import DataChangedError
+
+                raise DataChangedError(
+                    f"The data has changed since run '{run_name}' was made (its fingerprint "
+                    "differs), so a re-run would not be the same run."
+                )
+            card.check_rebuilt(plan, result.vocab, result.corpus)
+            vocab, corpus, data = result.vocab, result.corpus, result.data_description()
+        else:
+            with st.spinner("Reading the corpus file…"):
+                vocab, corpus, data = card.rebuild_corpus(plan)
+        title = f"Re-run of {original.info().get('name') or run_name}"
+        new = jobs.create_and_start(
+            runs.runs_root(),
+            title,
+            plan.config,
+            vocab,
+            corpus,
+            card.rerun_data(plan, data, original),
+        )
+    except W2VError as error:
+        cancel_rerun()
+        st.error(f"Cannot re-run this run: {error}", icon=":material/error:")
+        return
+    cancel_rerun()
+    state.set_current_run(new.name)
+    st.switch_page(widgets.TRAIN)
