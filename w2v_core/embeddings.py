@@ -18,19 +18,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 
 from w2v_core.config import VectorKind
 from w2v_core.errors import ConfigError, RunFolderError
-from w2v_core.run_folder import STOPPED, RunFolder
+from w2v_core.run_folder import STOPPED, Epoch, RunFolder
 from w2v_core.vocab import Vocabulary
 
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
 
-Epoch = int | Literal["stopped"]
 Neighbours = list[tuple[str, float]]
 
 # Rows scored at once by `most_similar_many`: 256 x 50k float32 scores = 51 MB.
@@ -88,6 +87,7 @@ class Embeddings:
         run: RunFolder | str | Path,
         epoch: Epoch | None = None,
         kind: VectorKind = "input",
+        vocab: Vocabulary | None = None,
     ) -> Embeddings:
         """Load the vectors of one checkpoint of a run folder.
 
@@ -101,6 +101,9 @@ class Embeddings:
         kind : {"input", "output", "average"}
             Which matrix: the input (centre-word) vectors, as the d2l book reads them; the output
             (context-word) vectors, as the blog post reads them; or their mean, (input + output) / 2.
+        vocab : Vocabulary, optional
+            The run's vocabulary when the caller already has it (the app reads it once per run,
+            not once per epoch); by default it is read from the run folder.
         """
         if kind not in get_args(VectorKind):
             raise ConfigError(f"Unknown vector kind '{kind}': choose input, output or average.")
@@ -124,7 +127,7 @@ class Embeddings:
             vectors = (matrices["input"] + matrices["output"]) / 2  # (V, D)
         else:
             vectors = matrices[kind]  # (V, D)
-        vocab = run.vocab()
+        vocab = vocab if vocab is not None else run.vocab()
         if vectors.shape[0] != len(vocab):
             raise RunFolderError(
                 f"Run '{run.path.name}' is inconsistent: its vocabulary has {len(vocab)} words but "

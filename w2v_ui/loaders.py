@@ -31,13 +31,28 @@ def _checkpoint_stamp(run_name: str, epoch: int | str | None) -> float:
     return runs.run_folder(run_name).checkpoint_stamp(epoch)
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _vocabulary(run_name: str, stamp: float):
+    """A run's vocabulary, read once per run (it never changes after the run is created)."""
+    from w2v_ui import runs
+
+    del stamp
+    return runs.run_folder(run_name).vocab()
+
+
 @st.cache_resource(max_entries=24, show_spinner=False)
 def _embeddings(run_name: str, epoch: int | str | None, kind: str, stamp: float):
     from w2v_core.embeddings import Embeddings
     from w2v_ui import runs
 
     del stamp  # part of the cache key only
-    return Embeddings.from_run(runs.runs_root() / run_name, epoch=epoch, kind=kind)
+    run = runs.run_folder(run_name)
+    try:
+        vocab_stamp = run.vocab_tsv.stat().st_mtime
+    except OSError:
+        vocab_stamp = 0.0
+    vocab = _vocabulary(run_name, vocab_stamp)
+    return Embeddings.from_run(run, epoch=epoch, kind=kind, vocab=vocab)
 
 
 def embeddings(run_name: str, epoch: int | str | None = None, kind: str = "input"):
