@@ -134,6 +134,17 @@ def test_compare_two_runs(runs_root: Path) -> None:
     assert {m.label: m.value for m in at.metric}["Words both runs know"] == "16"
 
 
+def test_compare_two_runs_says_when_their_losses_differ(runs_root: Path) -> None:
+    from w2v_core.run_folder import RunFolder
+
+    first = make_run(runs_root, folder="20261121-120000-a", title="A", seed=0).name
+    second = make_run(runs_root, folder="20261121-120100-b", title="B", seed=10)
+    run_b = RunFolder(second)
+    run_b.update(config={**run_b.info()["config"], "loss": "softmax"})
+    at = open_page("compare", first, cmp__mode="runs", cmp__words="cat")
+    assert any("measure different losses" in text for text in texts(at.caption))
+
+
 # ---- Export -----------------------------------------------------------------------------------------
 def test_export_offers_every_format(run: str) -> None:
     at = open_page("export", run)
