@@ -86,7 +86,27 @@ def create_and_start(
     return run
 
 
-def _spawn(arguments: list[str], run: RunFolder) -> int:
+def start_study(study_dir: str | Path) -> int:
+    """Train a stability study in the background: one detached process
+    (`python -m w2v_core stability STUDY_DIR --worker`) that starts its member runs with `start`,
+    at most the study's `parallel` at a time. Refused while one is alive. Returns its pid."""
+    from w2v_core.stability import Study
+
+    study = Study.open(study_dir)
+    arguments = ["stability", str(study.path.resolve()), "--worker"]
+    return study.launch(lambda: _spawn(arguments, study))
+
+
+def request_study_stop(study_dir: str | Path) -> None:
+    """Ask a study to stop: its live runs save their vectors and stop; it can continue later."""
+    from w2v_core.stability import Study
+
+    Study.open(study_dir).request_stop()
+
+
+def _spawn(arguments: list[str], run: Any) -> int:
+    """Start `python -m w2v_core ARGUMENTS` detached; `run` (a RunFolder, or a stability Study)
+    names the log it writes to (`worker_log`)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
