@@ -104,6 +104,33 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) 
     return config
 
 
+def _add_data_options(parser: argparse.ArgumentParser, required: bool):
+    """--data / --corpus (one of them; returns their group), --text-column, --preprocessing,
+    --min-count, --max-vocab: where a new run's text comes from (`_data_from_args` reads them)."""
+    source = parser.add_mutually_exclusive_group(required=required)
+    source.add_argument(
+        "--data",
+        type=Path,
+        help="a data file as the app's upload takes it (.txt, .csv/.tsv, .jsonl, .parquet, .zip of "
+        ".txt) or a local Hugging Face dataset folder",
+    )
+    source.add_argument("--corpus", type=Path, help="pre-tokenised plain-text corpus file")
+    parser.add_argument("--text-column", help="with --data: the column holding the text")
+    parser.add_argument(
+        "--preprocessing",
+        default="default",
+        help="with --data: a preset name (default, blog, ...) or the JSON the app saves in "
+        "run.json under data.preprocess (default: default)",
+    )
+    parser.add_argument(
+        "--min-count", type=whole_number(1), default=None, help="drop rarer words (default: 5)"
+    )
+    parser.add_argument(
+        "--max-vocab", type=whole_number(1), default=None, help="keep at most N words"
+    )
+    return source
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python -m w2v_core",
@@ -118,30 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
         "app) or on pre-tokenised text (--corpus: one document per line, tokens separated by "
         "whitespace, already cleaned as you want them).",
     )
-    source = train.add_mutually_exclusive_group(required=True)
-    source.add_argument(
-        "--data",
-        type=Path,
-        help="a data file as the app's upload takes it (.txt, .csv/.tsv, .jsonl, .parquet, .zip of "
-        ".txt) or a local Hugging Face dataset folder",
-    )
-    source.add_argument("--corpus", type=Path, help="pre-tokenised plain-text corpus file")
+    source = _add_data_options(train, required=True)
     source.add_argument("--from-run", type=Path, help="train a run folder prepared by the app")
-    train.add_argument("--text-column", help="with --data: the column holding the text")
-    train.add_argument(
-        "--preprocessing",
-        default="default",
-        help="with --data: a preset name (default, blog, ...) or the JSON the app saves in "
-        "run.json under data.preprocess (default: default)",
-    )
     train.add_argument("--out", type=Path, help="new run folder to create")
     train.add_argument("--name", help="a name for the run (default: the folder name)")
-    train.add_argument(
-        "--min-count", type=whole_number(1), default=None, help="drop rarer words (default: 5)"
-    )
-    train.add_argument(
-        "--max-vocab", type=whole_number(1), default=None, help="keep at most N words"
-    )
     add_train_config_options(train)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -185,6 +192,35 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help="file (or folder for projector)")
     export.add_argument("--epoch", type=whole_number(1), default=None, help="default: latest")
     export.add_argument("--vectors", choices=["input", "output", "average"], default="input")
+    stability = commands.add_parser(
+        "stability",
+        help="train a stability study (K seeds), or show a word's neighbours across its runs",
+        description="Make a study: python -m w2v_core stability --data FILE --seeds K [--bootstrap] "
+        "--out STUDY_DIR (the data and training options of train). Query it: python -m w2v_core "
+        "stability STUDY_DIR --word WORD [--k 10] [--json]; without --word: the study's progress "
+        "and its most and least stable words.",
+    )
+    stability.add_argument("study_dir", type=Path, nargs="?", help="an existing study folder")
+    _add_data_options(stability, required=False)
+    stability.add_argument(
+        "--seeds", type=whole_number(), default=None, metavar="K",
+        help="how many runs, each with its own seed (2 to 20; default 5)",
+    )  # fmt: skip
+    stability.add_argument(
+        "--bootstrap", action="store_true",
+        help="train each run on a bootstrap sample of the documents (drawn with replacement)",
+    )  # fmt: skip
+    stability.add_argument("--out", type=Path, help="new study folder to create")
+    stability.add_argument("--name", help="a title for the study (default: the folder name)")
+    stability.add_argument("--word", help="with STUDY_DIR: the word to look up")
+    stability.add_argument("--k", type=whole_number(1), default=10, help="neighbours per run")
+    stability.add_argument("--json", action="store_true", help="with --word: print JSON")
+    stability.add_argument(
+        "--resume", action="store_true", help="with STUDY_DIR: train the runs not finished yet"
+    )
+    add_train_config_options(stability)
+    stability.add_argument("--quiet", action="store_true", help="no progress bar")
+    stability.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # the app's study job
 
     neighbors = commands.add_parser("neighbors", help="print a word's nearest neighbours")
     neighbors.add_argument("run_dir", type=Path)
@@ -285,28 +321,33 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from w2v_core.device import resolve_device
 
     resolve_device(config.device)  # no GPU for --device cuda: say so before writing anything
+    vocab, corpus, data = _data_from_args(args)
+    run = _new_run(args, config, vocab, corpus, data)
+    return _run_training(run, stop_event, args.quiet)
+
+
+def _data_from_args(args: argparse.Namespace):
+    """Vocabulary, corpus and run.json `data` from --data (with --text-column, --preprocessing) or
+    --corpus, and --min-count / --max-vocab (the options `_add_data_options` declares)."""
     if args.corpus is not None:
         if args.text_column or args.preprocessing != "default":
             raise W2VError(
                 "--text-column and --preprocessing apply to --data; --corpus is already tokenised."
             )
         min_count = args.min_count if args.min_count is not None else 5
-        vocab, corpus, data = _corpus_file_data(args.corpus, min_count, args.max_vocab)
-    else:
-        from w2v_core.preprocess import PreprocessConfig
-        from w2v_core.sources import DataSpec
+        return _corpus_file_data(args.corpus, min_count, args.max_vocab)
+    from w2v_core.preprocess import PreprocessConfig
+    from w2v_core.sources import DataSpec
 
-        preprocessing = PreprocessConfig.from_name_or_json(args.preprocessing)
-        if args.min_count is not None or args.max_vocab is not None:
-            preprocessing = dataclasses.replace(
-                preprocessing,
-                min_count=args.min_count or preprocessing.min_count,
-                max_vocab_size=args.max_vocab or preprocessing.max_vocab_size,
-            )
-        spec = DataSpec.from_path(args.data, text_column=args.text_column)
-        vocab, corpus, data = _preprocessed_data(spec, preprocessing)
-    run = _new_run(args, config, vocab, corpus, data)
-    return _run_training(run, stop_event, args.quiet)
+    preprocessing = PreprocessConfig.from_name_or_json(args.preprocessing)
+    if args.min_count is not None or args.max_vocab is not None:
+        preprocessing = dataclasses.replace(
+            preprocessing,
+            min_count=args.min_count or preprocessing.min_count,
+            max_vocab_size=args.max_vocab or preprocessing.max_vocab_size,
+        )
+    spec = DataSpec.from_path(args.data, text_column=args.text_column)
+    return _preprocessed_data(spec, preprocessing)
 
 
 def _clear_stale_stop(run) -> None:
@@ -547,6 +588,129 @@ def _cmd_neighbors(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- stability studies ------------------------------------------------------------------------------
+def _cmd_stability(args: argparse.Namespace) -> int:
+    from w2v_core.stability import DEFAULT_RUNS, Study, check_run_count
+
+    making = args.data is not None or args.corpus is not None or args.out is not None
+    if args.study_dir is None:
+        if args.word is not None or args.resume:
+            raise W2VError("--word and --resume need a study folder: stability STUDY_DIR --word W.")
+        if args.out is None or (args.data is None and args.corpus is None):
+            raise W2VError("Make a study with --data FILE (or --corpus FILE) and --out STUDY_DIR.")
+        n_runs = check_run_count(args.seeds if args.seeds is not None else DEFAULT_RUNS)
+        config = config_from_args(args)  # before any reading: a bad setting leaves no folder
+        from w2v_core.device import resolve_device
+
+        resolve_device(config.device)
+        if (args.out / "study.json").exists():
+            raise W2VError(f"'{args.out}' already holds a study; choose a new folder.")
+        vocab, corpus, data = _data_from_args(args)
+        study = Study.create(
+            args.out, config, vocab, corpus, data, n_runs=n_runs, bootstrap=args.bootstrap,
+            title=args.name,
+        )  # fmt: skip
+        return _train_study(study, args.quiet)
+    if making or args.seeds is not None or args.bootstrap:
+        raise W2VError(
+            "Give either STUDY_DIR (to query or continue a study) or --data/--corpus with --out "
+            "(to make one), not both."
+        )
+    study = Study.open(args.study_dir)
+    if args.worker or args.resume:
+        return _train_study(study, args.quiet or args.worker)
+    if args.word is not None:
+        return _print_word_stability(study, args.word, args.k, args.json)
+    return _print_study(study, args.k)
+
+
+def _train_study(study, quiet: bool) -> int:
+    from w2v_core.jobs import start
+    from w2v_core.stability import run_study
+
+    stop_event = threading.Event()
+    _stop_on_signals(stop_event)
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=1000, file=sys.stderr, unit="‰", dynamic_ncols=True)
+
+    def show(progress) -> None:
+        if bar is not None:
+            bar.n = int(progress.fraction_done * 1000)
+            bar.set_description(f"study {progress.finished}/{progress.n_runs} runs")
+            bar.set_postfix_str(progress.summary())
+
+    try:
+        progress = run_study(study, start, on_progress=show, stop_event=stop_event)
+    finally:
+        if bar is not None:
+            bar.close()
+    if progress.status == "finished":
+        print(f"Finished all {progress.n_runs} runs. Study folder: {study.path}", file=sys.stderr)
+        if not quiet:
+            _print_study(study, 10)
+        return 0
+    for row in progress.failed:
+        print(f"Run {row.member.index} failed: {row.error}", file=sys.stderr)
+    print(
+        f"{progress.summary()}. Continue with: python -m w2v_core stability {study.path} --resume",
+        file=sys.stderr,
+    )
+    return 0 if not progress.failed else EXIT_UNEXPECTED
+
+
+def _print_word_stability(study, word: str, k: int, as_json: bool) -> int:
+    from w2v_core.stability import load_study_vectors, word_stability
+
+    vectors = load_study_vectors(study)
+    result = word_stability(vectors, word, k)
+    if as_json:
+        report = {
+            "word": result.word, "k": k, "runs": result.n_runs, "stability": result.stability,
+            "level": result.level, "reading": result.reading, "warning": result.warning,
+            "shared_vocab_size": result.shared_vocab_size, "count": result.count,
+            "vocabulary": vectors.vocabulary_note(),
+            "neighbours": [dataclasses.asdict(n) for n in result.neighbours],
+            "pairs": [{"a": a, "b": b, "jaccard": j} for a, b, j in result.pair_jaccard],
+        }  # fmt: skip
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    print(f"Neighbours of '{word}' across {result.n_runs} runs (top {k} of each run)")
+    print(vectors.vocabulary_note())
+    width = max([len("NEIGHBOUR"), *(len(n.word) for n in result.neighbours)])
+    print(f"{'NEIGHBOUR'.ljust(width)}  RUNS       MEAN COSINE  SPREAD")
+    for n in result.neighbours:
+        runs = f"{n.runs} of {result.n_runs}"
+        print(f"{n.word.ljust(width)}  {runs.ljust(9)}  {n.mean_cosine:11.3f}  ±{n.std_cosine:.3f}")
+    print(result.reading)
+    if result.warning:
+        print(f"Warning: {result.warning}")
+    return 0
+
+
+def _print_study(study, k: int) -> int:
+    from w2v_core.stability import LOW_STABILITY, load_study_vectors, study_report
+
+    progress = study.progress()
+    info = study.info()
+    print(f"{study.title} ({study.path.name}): {progress.status}; {progress.summary()}")
+    kind = "bootstrap samples of the documents" if info.get("bootstrap") else "the same documents"
+    print(f"  {progress.n_runs} runs, seeds {info.get('seeds')}, on {kind}")
+    if progress.finished < 2:
+        return 0
+    vectors = load_study_vectors(study)
+    report = study_report(vectors, k=k, min_count=int(info.get("min_count") or 1))
+    print(f"  {vectors.vocabulary_note()}")
+    low = report.share_low()
+    print(f"  {low:.0%} of the words scored have low stability (below {LOW_STABILITY}).")
+    for label, rows in (("most", report.most_stable()), ("least", report.least_stable())):
+        words = ", ".join(f"{w} {s:.2f}" for w, s, _ in rows)
+        print(f"  {label} stable: {words}")
+    return 0
+
+
 COMMANDS = {
     "train": _cmd_train,
     "resume": _cmd_resume,
@@ -556,6 +720,7 @@ COMMANDS = {
     "status": _cmd_status,
     "export": _cmd_export,
     "neighbors": _cmd_neighbors,
+    "stability": _cmd_stability,
 }
 
 
