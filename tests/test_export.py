@@ -153,3 +153,19 @@ def test_run_zip_inside_the_run_folder_does_not_include_itself(tmp_path: Path) -
 def test_run_zip_of_a_non_run_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RunFolderError, match="not a run folder"):
         export_run_zip(tmp_path, tmp_path / "x.zip")
+
+
+def test_coordinates_csv_neutralises_formulas(tmp_path) -> None:
+    """OWASP CSV injection: a cell starting with = + - @ would run in Excel; numbers stay numbers."""
+    import csv
+
+    import numpy as np
+
+    from w2v_core.export import export_coordinates_csv
+
+    words = ['=HYPERLINK("http://x","y")', "+1", "-cmd", "@sum", "plain"]
+    coords = np.array([[-1.5, 2.0]] * 5)
+    path = export_coordinates_csv(words, coords, tmp_path / "map.csv", extra={"note": ["=1+1"] * 5})
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    assert [r[0] for r in rows[1:]] == ["'" + w for w in words[:4]] + ["plain"]
+    assert rows[1][1] == "-1.5" and rows[1][3] == "'=1+1"

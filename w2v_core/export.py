@@ -141,6 +141,16 @@ def export_run_zip(run_dir: str | Path, path: str | Path) -> Path:
     return path
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell that Excel or LibreOffice cannot run as a formula (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def export_coordinates_csv(
     words: Sequence[str],
     coords: np.ndarray,
@@ -154,6 +164,8 @@ def export_coordinates_csv(
 
     `coords` is the (N, 2) output of `w2v_core.projection.project_2d` (`Projection.coords`).
     Quoting follows the csv module, so words with commas or quotes stay intact in spreadsheets.
+    Text cells that a spreadsheet would run as a formula (starting with = + - @, tab or carriage
+    return) get a leading apostrophe, as OWASP's CSV-injection guidance says; numbers stay numbers.
     """
     coords = np.asarray(coords)
     if coords.shape != (len(words), 2):
@@ -171,8 +183,8 @@ def export_coordinates_csv(
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["word", "x", "y", *columns])
     for i, word in enumerate(words):
-        row = [word, f"{coords[i, 0]:.6g}", f"{coords[i, 1]:.6g}"]
-        writer.writerow(row + [values[i] for values in columns.values()])
+        row = [spreadsheet_safe(word), f"{coords[i, 0]:.6g}", f"{coords[i, 1]:.6g}"]
+        writer.writerow(row + [spreadsheet_safe(values[i]) for values in columns.values()])
     atomic_write_text(Path(path), buffer.getvalue())
     return Path(path)
 
