@@ -13,6 +13,7 @@ Layout::
       metrics.jsonl                 one JSON object per `ProgressRecord` / `EpochRecord`
       checkpoints/epoch_NNN.safetensors + epoch_NNN.json   after a complete epoch (1-based)
       checkpoints/stopped.safetensors + stopped.json       where a stop request left the vectors
+      evaluation.json               benchmark scores per checkpoint and vector kind (`w2v_core.evaluation`)
       STOP                          present while a stop has been requested
       worker.lock                   held (flock) by the process that trains the run, while it trains
       control.lock                  held for an instant around every read-modify-write of run.json
@@ -292,6 +293,7 @@ class RunFolder:
     corpus_npz = _InRun("corpus.npz")
     metrics_jsonl = _InRun("metrics.jsonl")
     checkpoint_dir = _InRun("checkpoints")
+    evaluation_json = _InRun("evaluation.json")
     stop_file = _InRun("STOP")
     worker_lock_file = _InRun("worker.lock")
     control_lock_file = _InRun("control.lock")
@@ -643,6 +645,38 @@ class RunFolder:
         """Size and time of metrics.jsonl: changes with every record."""
         try:
             stat = self.metrics_jsonl.stat()
+        except OSError:
+            return (0, 0.0)
+        return (stat.st_size, stat.st_mtime)
+
+    # ---- evaluation records (evaluation.json) ---------------------------------------------------
+    # {"format_version": 1, "checkpoints": {label: {vector kind: record}}}. What a record holds is
+    # `w2v_core.evaluation.CheckpointEvaluation` (its `to_dict`); this section owns only the file: a
+    # read-modify-write under the control lock (the worker and the app may both add scores), an
+    # atomic write, and a damaged file read as empty, so its scores are simply computed again.
+    def evaluation_records(self) -> dict[str, dict[str, Any]]:
+        """Checkpoint label -> vector kind -> stored record (plain dicts); {} if none or damaged."""
+        try:
+            values = read_json(self.evaluation_json)
+        except (OSError, ValueError):
+            return {}
+        checkpoints = values.get("checkpoints") if isinstance(values, dict) else None
+        return checkpoints if isinstance(checkpoints, dict) else {}
+
+    def save_evaluation_record(self, label: str, kind: str, record: dict[str, Any]) -> None:
+        """Store (or replace) the record of checkpoint `label`'s `kind` vectors."""
+        with self._control_lock():
+            checkpoints = self.evaluation_records()
+            entry = checkpoints.get(label)
+            checkpoints[label] = {**(entry if isinstance(entry, dict) else {}), kind: record}
+            atomic_write_json(
+                self.evaluation_json, {"format_version": FORMAT_VERSION, "checkpoints": checkpoints}
+            )
+
+    def evaluation_stamp(self) -> tuple[int, float]:
+        """Size and time of evaluation.json: changes with every stored record."""
+        try:
+            stat = self.evaluation_json.stat()
         except OSError:
             return (0, 0.0)
         return (stat.st_size, stat.st_mtime)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -291,7 +292,30 @@ class Trainer:
                 )
             )
             self.run.update(epochs_completed=epoch + 1)
+            self._evaluate_checkpoint(epoch + 1)
         return epoch_loss
+
+    def _evaluate_checkpoint(self, epoch: int) -> None:
+        """Benchmark scores of the checkpoint just saved, kept in the run (`w2v_core.evaluation`).
+
+        Read-only on the vectors (a copy), so training and resume stay bit for bit the same. Skipped
+        when a stop was requested (the scores can be computed later, on demand); a failure is recorded
+        by the evaluation, and anything else only printed: an evaluation never fails training.
+        """
+        assert self.run is not None
+        if self.stop_event.is_set() or self.run.stop_requested():
+            return
+        try:
+            from w2v_core import evaluation
+            from w2v_core.embeddings import Embeddings
+
+            vectors = self.engine.state_tensors()["input"].detach().cpu().numpy()  # (V, D)
+            emb = Embeddings(
+                self.vocab.words, vectors, self.vocab.counts, epoch=epoch, kind="input"
+            )
+            evaluation.evaluate_checkpoint(self.run, epoch, "input", embeddings=emb)
+        except Exception as error:  # noqa: BLE001 - a lost score must not cost the training
+            print(f"Evaluation of epoch {epoch} skipped: {error}", file=sys.stderr, flush=True)
 
     def _stopped(self, epoch: int) -> TrainResult:
         self._emit_report()
