@@ -123,3 +123,13 @@ def test_every_path_encodes_the_same_text_the_same_way(lee_corpus_path, tmp_path
         assert np.array_equal(other.doc_offsets, from_file[1].doc_offsets)
         assert np.array_equal(other.source_rows, from_file[1].source_rows)
     assert from_file[1].n_documents == len(lines) - 2
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "utf-32"])
+def test_a_corpus_file_with_a_byte_order_mark_is_read_as_text(tmp_path, encoding) -> None:
+    """Windows Notepad saves "Unicode" as UTF-16 with a BOM: NUL bytes, but text, not binary."""
+    from w2v_core.corpus import read_text_documents
+
+    path = tmp_path / "corpus.txt"
+    path.write_text("très bien merci\nnão sei\n", encoding=encoding)
+    assert list(read_text_documents(path)) == [["très", "bien", "merci"], ["não", "sei"]]

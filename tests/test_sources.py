@@ -625,3 +625,27 @@ def test_builtin_spec_keeps_its_metadata_columns() -> None:
     spec = sources.DataSpec("builtin", "lee", corpus.name, "text", corpus.metadata_columns)
     data = sources.load_spec(spec)
     assert data.metadata_columns == ("line",) and data.spec == spec
+
+
+def test_the_upload_limit_counts_megabytes_as_the_browser_does(monkeypatch) -> None:
+    """The browser's uploader takes "1MB" as 1,000,000 bytes: exactly that passes, one more not."""
+    monkeypatch.setattr(upload_module, "MAX_UPLOAD_MB", 1)
+    assert read_upload("ok.txt", b"w" * 999_999 + b"\n").n_rows == 1
+    with pytest.raises(SourceError, match="limit is 1 MB"):
+        read_upload("big.txt", b"w" * 1_000_001)
+
+
+def test_a_whitespace_only_upload_says_what_it_holds() -> None:
+    with pytest.raises(SourceError, match="only spaces and line breaks, 7 bytes"):
+        read_upload("blank.txt", b"  \n\t\n  ")
+    with pytest.raises(SourceError, match="0 bytes"):
+        read_upload("empty.txt", b"")
+
+
+def test_random_bytes_without_a_nul_are_not_taken_for_text() -> None:
+    import random
+
+    rng = random.Random(0)
+    noise = bytes(rng.randrange(1, 256) for _ in range(20_000))
+    with pytest.raises(SourceError, match="Most of 'noise.txt' is not text"):
+        read_upload("noise.txt", noise)

@@ -12,6 +12,7 @@ Leaves out: tokenisation and filtering (`w2v_core.preprocess`), and pair generat
 
 from __future__ import annotations
 
+import codecs
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -170,21 +171,35 @@ def encode_documents(
     return encode_tokens(words, token_ids, doc_lengths, vocab, keep_empty)
 
 
-def read_text_documents(path: str | Path) -> Iterator[list[str]]:
-    """Yield the whitespace-separated tokens of each line of a UTF-8 text file.
+# Byte-order marks, longest first (UTF-32 LE's starts with UTF-16 LE's), and the codec that reads
+# past each: a pre-tokenised file saved by Windows Notepad as "Unicode" is UTF-16 with a BOM.
+_BOM_CODECS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
-    Invalid UTF-8 bytes are replaced rather than fatal; a file with NUL bytes is refused as binary.
+
+def read_text_documents(path: str | Path) -> Iterator[list[str]]:
+    """Yield the whitespace-separated tokens of each line of a text file.
+
+    UTF-8, or UTF-16/UTF-32/UTF-8 when the file starts with a byte-order mark. Invalid bytes are
+    replaced rather than fatal; a file with NUL bytes and no byte-order mark is refused as binary.
     """
     path = Path(path)
     if not path.is_file():
         raise CorpusError(f"Corpus file '{path}' does not exist.")
     with open(path, "rb") as probe:
-        if b"\x00" in probe.read(8192):
-            raise CorpusError(
-                f"'{path.name}' looks like a binary file, not text. "
-                "Give a plain-text file with one document per line."
-            )
-    with open(path, encoding="utf-8", errors="replace") as handle:
+        head = probe.read(8192)
+    encoding = next((codec for bom, codec in _BOM_CODECS if head.startswith(bom)), None)
+    if encoding is None and b"\x00" in head:
+        raise CorpusError(
+            f"'{path.name}' looks like a binary file, not text. "
+            "Give a plain-text file with one document per line."
+        )
+    with open(path, encoding=encoding or "utf-8", errors="replace") as handle:
         for line in handle:
             yield line.split()
 

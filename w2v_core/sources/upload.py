@@ -35,7 +35,10 @@ UPLOAD_SUFFIXES = (
 
 TxtMode = Literal["lines", "whole"]
 
-_MB = 1024 * 1024
+_MB = 1024 * 1024  # sample sizes
+# The upload limit counts megabytes of 1,000,000 bytes, as the browser's file uploader does (it shows
+# and enforces "200MB" as 200,000,000 bytes), so a file the browser accepts is one the core accepts.
+MEGABYTE = 1_000_000
 # each undecodable byte, as the `surrogateescape` error handler leaves it
 _LONE_SURROGATES = re.compile("[\udc80-\udcff]")
 _BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
@@ -111,9 +114,27 @@ def decode_bytes(
     decoded = _decode_counting(data, "utf-8", detected=False)
     non_ascii = len(data) - len(data.decode("ascii", "ignore"))
     if decoded.report.invalid_bytes_replaced * 2 <= non_ascii:
-        return decoded  # mostly valid UTF-8 with some broken bytes: keep UTF-8, count the rest
+        # mostly valid UTF-8 with some broken bytes: keep UTF-8, count the rest
+        return _refuse_mostly_not_text(decoded, len(data), filename)
     guess = _western_european(data) or _guess_encoding(data)
-    return _decode_counting(data, guess, detected=True) if guess else decoded
+    if guess:
+        return _decode_counting(data, guess, detected=True)
+    return _refuse_mostly_not_text(decoded, len(data), filename)
+
+
+MAX_INVALID_SHARE = 0.05  # real text with broken bytes (the tweets) has far fewer
+
+
+def _refuse_mostly_not_text(decoded: DecodedText, n_bytes: int, filename: str) -> DecodedText:
+    """Random or binary bytes without a NUL byte decode as UTF-8 full of "�": say so."""
+    invalid = decoded.report.invalid_bytes_replaced
+    if n_bytes and invalid > MAX_INVALID_SHARE * n_bytes:
+        raise SourceError(
+            f"Most of '{filename}' is not text: {invalid:,} of its {n_bytes:,} bytes are not valid "
+            "in any text encoding tried. If it is text in an unusual encoding, choose the encoding "
+            "on the Data page; otherwise upload text saved as .txt, or a table saved as .csv."
+        )
+    return decoded
 
 
 def _decode_counting(data: bytes, encoding: str, detected: bool) -> DecodedText:
@@ -234,15 +255,16 @@ def read_upload(
         a sentence saying what to do.
     """
     suffix = PurePosixPath(filename.lower()).suffix
-    if len(data) > MAX_UPLOAD_MB * _MB:
+    if len(data) > MAX_UPLOAD_MB * MEGABYTE:
         raise SourceError(
-            f"'{filename}' is {len(data) / _MB:,.0f} MB; the upload limit is {MAX_UPLOAD_MB} MB. "
+            f"'{filename}' is {len(data) / MEGABYTE:,.0f} MB; the upload limit is {MAX_UPLOAD_MB} MB. "
             "Split it into smaller files, or put it in a dataset folder and load that as a "
             "Hugging Face dataset (no size limit)."
         )
     if not data.strip():
+        what = "0 bytes" if not data else f"only spaces and line breaks, {len(data):,} bytes"
         raise SourceError(
-            f"'{filename}' is empty (0 bytes). Choose a file that contains your text, or pick a "
+            f"'{filename}' is empty ({what}). Choose a file that contains your text, or pick a "
             "built-in corpus."
         )
     if suffix not in UPLOAD_SUFFIXES:
@@ -437,9 +459,9 @@ def _read_zip(
                 f"{', ...' if len(members) > 8 else ''}). Put plain-text files ending in .txt in the zip."
             )
         unpacked = sum(m.file_size for m in texts)
-        if unpacked > MAX_UNZIPPED_MB * _MB:
+        if unpacked > MAX_UNZIPPED_MB * MEGABYTE:
             raise SourceError(
-                f"'{filename}' would unpack to {unpacked / _MB:,.0f} MB of text; the limit is "
+                f"'{filename}' would unpack to {unpacked / MEGABYTE:,.0f} MB of text; the limit is "
                 f"{MAX_UNZIPPED_MB} MB. Upload fewer files at a time."
             )
         tables, invalid, encodings, refused = [], 0, set(), []
