@@ -55,6 +55,11 @@ def whole_number(minimum: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def _epoch_or_all(text: str) -> int | str:
+    """An argparse type: 'all' or an epoch number (1 or more)."""
+    return "all" if text.strip().lower() == "all" else whole_number(1)(text)
+
+
 def _number(text: str) -> float:
     try:
         return float(text)
@@ -183,6 +188,30 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="what a run is doing")
     status.add_argument("run_dir", type=Path)
     status.add_argument("--json", action="store_true")
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="benchmark scores of a run's vectors (WordSim-353, SimLex-999, Google analogies)",
+        description="WordSim-353 and SimLex-999 Spearman and Google-analogy accuracy, each with how "
+        "many of its pairs or questions the vocabulary covers. Scores stored in the run are shown; "
+        "missing ones are computed and stored. --pairs / --analogies add your own test (not stored).",
+    )
+    evaluate.add_argument("run_dir", type=Path)
+    evaluate.add_argument(
+        "--epoch", type=_epoch_or_all, default=None, help="N or all (default: the latest)"
+    )
+    evaluate.add_argument(
+        "--pairs",
+        type=Path,
+        help="your word pairs: two words and a number a line (tab, comma or spaces)",
+    )
+    evaluate.add_argument(
+        "--analogies",
+        type=Path,
+        help="your analogies: four words a line (gensim's ': section' lines allowed)",
+    )
+    evaluate.add_argument("--vectors", choices=["input", "output", "average"], default="input")
+    evaluate.add_argument("--json", action="store_true", help="one JSON object")
 
     export = commands.add_parser("export", help="write vectors in a standard format")
     export.add_argument("run_dir", type=Path)
@@ -564,6 +593,84 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- evaluate -------------------------------------------------------------------------------------
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from w2v_core import evaluation
+    from w2v_core.embeddings import Embeddings
+    from w2v_core.run_folder import RunFolder
+
+    run = RunFolder.open(args.run_dir)
+    tests = [evaluation.read_test_path(args.pairs, "pairs")] if args.pairs else []
+    if args.analogies:
+        tests.append(evaluation.read_test_path(args.analogies, "analogies"))
+    saved = run.saved_epochs()
+    stored = {r.epoch: r for r in evaluation.stored_evaluations(run, args.vectors)}
+    if not saved:
+        raise W2VError(f"Run '{run.name}' has no saved epoch yet, so there is nothing to evaluate.")
+    if args.epoch == "all":
+
+        def in_training_order(epoch) -> float:  # a stopped checkpoint not evaluated yet is newest
+            if epoch in stored:
+                return stored[epoch].position
+            return float("inf") if epoch == "stopped" else float(epoch)
+
+        # every saved checkpoint, and the scores of epochs pruned since (keep_every)
+        epochs = sorted(set(saved) | set(stored), key=in_training_order)
+    elif args.epoch is None:
+        epochs = [saved[-1]]
+    elif args.epoch in saved or args.epoch in stored:
+        epochs = [args.epoch]
+    else:
+        raise W2VError(
+            f"Run '{run.name}' has no epoch {args.epoch} (saved: {', '.join(map(str, saved))})."
+        )
+    for test in tests:
+        if test.bad_lines:
+            print(
+                f"{test.name}: {len(test.bad_lines)} line(s) could not be read and were left out: "
+                + "; ".join(test.bad_lines_summary(limit=10)),
+                file=sys.stderr,
+            )
+    reports = []
+    for epoch in epochs:
+        record = stored.get(epoch)
+        if epoch in saved and (record is None or record.error is not None):
+            record = evaluation.evaluate_checkpoint(run, epoch, args.vectors)
+        own = []
+        if tests and epoch in saved:
+            emb = Embeddings.from_run(run, epoch, args.vectors)
+            own = [evaluation.evaluate_user_test(emb, test) for test in tests]
+        reports.append((record, own))
+    if args.json:
+        rows = [
+            {
+                **record.to_dict(),
+                "label": record.label,
+                "own_tests": [dataclasses.asdict(r) for r in own],
+            }
+            for record, own in reports
+        ]
+        bad = {t.name: [dataclasses.asdict(b) for b in t.bad_lines] for t in tests}
+        print(
+            json.dumps({"run": run.name, "vectors": args.vectors, "epochs": rows, "bad_lines": bad})
+        )
+        return 0
+    print(f"{run.info().get('name') or run.name} ({run.name}): {args.vectors} vectors")
+    for record, own in reports:
+        label = "where it stopped" if record.epoch == "stopped" else f"epoch {record.epoch}"
+        print(f"{label} (evaluated in {record.seconds:.2f} s)")
+        if record.error:
+            print(f"  {record.error}")
+        rows = [(name, result) for name, result in record.benchmarks() if result is not None]
+        rows += [(test.name, result) for test, result in zip(tests, own, strict=True)]
+        for name, result in rows:
+            detail = f"{result.coverage}. {result.message}" if result.message else result.coverage
+            print(f"  {name:<18} {result.score_text:<16} {detail}")
+        if tests and not own:
+            print("  (your tests need this epoch's vectors, which keep_every did not keep)")
+    return 0
+
+
 # ---- queries --------------------------------------------------------------------------------------
 def _cmd_export(args: argparse.Namespace) -> int:
     from w2v_core.embeddings import Embeddings
@@ -718,6 +825,7 @@ COMMANDS = {
     "stop": _cmd_stop,
     "list": _cmd_list,
     "status": _cmd_status,
+    "evaluate": _cmd_evaluate,
     "export": _cmd_export,
     "neighbors": _cmd_neighbors,
     "stability": _cmd_stability,

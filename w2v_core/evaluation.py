@@ -107,6 +107,10 @@ class WordPairsResult:
             "human scores, or all the model's similarities, are equal)."
         )
 
+    @property
+    def score_text(self) -> str:
+        return "no score" if self.spearman is None else f"Spearman {self.spearman:.3f}"
+
     def summary(self) -> str:
         rho = "n/a" if self.spearman is None else f"{self.spearman:.3f}"
         return (
@@ -160,6 +164,10 @@ class AnalogyResult:
         restricted = (self.vocab_size or 0) > (self.restrict_vocab or self.vocab_size or 0)
         among = f" (among its {self.restrict_vocab:,} most frequent words)" if restricted else ""
         return f"No analogy question has all four words in this vocabulary{among}, so there is no score."
+
+    @property
+    def score_text(self) -> str:
+        return "no score" if self.accuracy is None else f"{self.accuracy:.1%} correct"
 
     def summary(self) -> str:
         accuracy = "n/a" if self.accuracy is None else f"{self.accuracy:.1%}"
@@ -363,6 +371,8 @@ def evaluate_checkpoint(
     run = run if isinstance(run, RunFolder) else RunFolder.open(run)
     position, saved_at = _checkpoint_facts(run, epoch)
     emb = embeddings if embeddings is not None else Embeddings.from_run(run, epoch, kind)
+    import gensim.models  # noqa: F401 - its first import (~1 s) is not part of the evaluation's time
+
     start = time.perf_counter()
     results: dict[str, Any] = {}
     error = None
