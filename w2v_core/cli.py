@@ -257,6 +257,19 @@ def build_parser() -> argparse.ArgumentParser:
     neighbors.add_argument("--k", type=whole_number(1), default=10)
     neighbors.add_argument("--epoch", type=whole_number(1), default=None, help="default: latest")
     neighbors.add_argument("--vectors", choices=["input", "output", "average"], default="input")
+
+    kwic = commands.add_parser(
+        "kwic",
+        help="print a word's passages in the text (keyword in context)",
+        description="Print the passages of a word with the word marked [[like this]], from the "
+        "run's original text where it is still there. With --with OTHER: the passages where both "
+        "words are within the run's training window of each other, and the context words they "
+        "share most.",
+    )
+    kwic.add_argument("run_dir", type=Path)
+    kwic.add_argument("word")
+    kwic.add_argument("--with", dest="other", metavar="OTHER", help="a second word (a neighbour)")
+    kwic.add_argument("--limit", type=whole_number(1), default=20, help="passages (default: 20)")
     return parser
 
 
@@ -695,6 +708,35 @@ def _cmd_neighbors(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_kwic(args: argparse.Namespace) -> int:
+    from w2v_core.evidence import RunEvidence
+
+    evidence = RunEvidence(args.run_dir)
+    if args.other is None:
+        found = evidence.kwic(args.word, limit=args.limit)
+        print(
+            f"{found.word}: {found.occurrences:,} occurrences in {found.documents:,} documents"
+            f"{f'; the first {len(found.passages)}' if found.occurrences > len(found.passages) else ''}"
+        )
+    else:
+        found = evidence.pair(args.word, args.other, limit=args.limit)
+        print(
+            f"{found.word} and {found.other}: {found.co_occurrences:,} times at most "
+            f"{found.window} words apart, in {found.documents:,} documents"
+        )
+    if found.text_note:
+        print(f"note: {found.text_note}", file=sys.stderr)
+    for passage in found.passages:
+        print(f"{passage.document}\t{passage.plain()}")
+    if args.other is not None:
+        print(f"context words of both ({found.word} / {found.other}):")
+        for shared in found.shared:
+            print(f"{shared.word}\t{shared.with_word}\t{shared.with_other}")
+        if not found.shared:
+            print("(none)")
+    return 0
+
+
 # ---- stability studies ------------------------------------------------------------------------------
 def _cmd_stability(args: argparse.Namespace) -> int:
     from w2v_core.stability import DEFAULT_RUNS, Study, check_run_count
@@ -828,6 +870,7 @@ COMMANDS = {
     "evaluate": _cmd_evaluate,
     "export": _cmd_export,
     "neighbors": _cmd_neighbors,
+    "kwic": _cmd_kwic,
     "stability": _cmd_stability,
 }
 
