@@ -4,7 +4,7 @@ import streamlit as st
 
 from w2v_core.errors import UnknownWordError
 from w2v_ui import controls as controls_panel
-from w2v_ui import downloads, loaders, maps, queries, state, widgets
+from w2v_ui import downloads, evidence_view, loaders, maps, queries, state, widgets
 
 widgets.page_intro(
     "Map",
@@ -80,6 +80,7 @@ with canvas:
             hide_index=True,
             column_config=queries.NEIGHBOUR_COLUMNS,
         )
+        evidence_view.word_evidence(run_name, word, emb, 10, where="map")
     else:
         st.caption("Click a dot to see that word's nearest neighbours here.")
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from w2v_core.errors import UnknownWordError
-from w2v_ui import queries, state, widgets
+from w2v_ui import evidence_view, queries, state, widgets
 
 widgets.page_intro(
     "Neighbours",
@@ -44,6 +44,8 @@ with tab_neighbours:
                 st.dataframe(table, hide_index=True, column_config=queries.NEIGHBOUR_COLUMNS)
             except UnknownWordError as error:
                 widgets.unknown_word(error, state.NB_WORD)
+    if word.strip() in emb:
+        evidence_view.word_evidence(run_name, word.strip(), emb, k, where="nb")
 
 with tab_analogy:
     st.markdown(

@@ -97,6 +97,11 @@ NB_SIM_1 = "nb.similarity_1"
 NB_SIM_2 = "nb.similarity_2"
 NB_ODD = "nb.odd_one_out"
 
+# ---- widget keys: Evidence (Neighbours and Map pages: each key scoped by the page) ----------------
+EV_SHOW = "evidence.show"  # toggle: passages from the texts for the looked-up word
+EV_NEIGHBOUR = "evidence.neighbour"  # a neighbour to see the shared passages and contexts of
+EV_DOCUMENT = "evidence.document"  # which document to show whole
+
 # ---- widget keys: Compare ------------------------------------------------------------------------
 CMP_MODE = "cmp.mode"
 CMP_WORDS = "cmp.words"
