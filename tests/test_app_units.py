@@ -286,3 +286,21 @@ def test_barely_trained_vectors_get_a_warning() -> None:
     assert queries.alignment(collapsed) > 0.99
     assert queries.undertrained_warning(collapsed) is not None
     assert queries.undertrained_warning(spread) is None
+
+
+def test_webgl_map_labels_are_the_words_themselves() -> None:
+    """WebGL text is drawn as it is: markup (or an escaped entity) would show literally."""
+    import numpy as np
+
+    from w2v_ui.maps import WordMap, word_map_figure
+
+    words = ["<b>x</b>", "a&b", "plain"]
+    coords = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])
+    word_map = WordMap(words, np.array([3, 2, 1]), coords, method="pca")
+    figure = word_map_figure(word_map, colour_by="frequency", highlight=["<b>x</b>"])
+    labels = [t for trace in figure.data if trace.text is not None for t in trace.text]
+    assert "<b>x</b>" in labels and "a&b" in labels
+    assert not any("&lt;" in t or "&amp;" in t or t.startswith("<b><b>") for t in labels)
+    search = next(trace for trace in figure.data if trace.name == "search")
+    assert list(search.text) == ["<b>x</b>"] and search.textfont.weight == "bold"
+    assert "&lt;b&gt;x&lt;/b&gt;" in search.hovertext[0]  # hover boxes are HTML: escaped

@@ -136,7 +136,9 @@ def word_map_figure(
         rows = np.asarray(rows, dtype=int)
         if len(rows) == 0:
             return
-        text = [_escape_hover(words[i]) if (show_labels and i in labelled) else "" for i in rows]
+        # WebGL text is drawn on the canvas as it is (no HTML, no entities): the word itself, which
+        # is literal there; hover boxes are HTML, so they get `_escape_hover`.
+        text = [words[i] if (show_labels and i in labelled) else "" for i in rows]
         fig.add_trace(
             go.Scattergl(
                 x=xy[rows, 0],
@@ -199,9 +201,9 @@ def word_map_figure(
                 y=xy[rows, 1],
                 mode="markers+text",
                 name="search",
-                text=[f"<b>{_escape_hover(words[i])}</b>" for i in rows],
+                text=[words[i] for i in rows],  # WebGL text: literal, bold through the font
                 textposition="top center",
-                textfont={"size": 14, "color": "#d6336c"},
+                textfont={"size": 14, "color": "#d6336c", "weight": "bold"},
                 customdata=rows,
                 hovertext=[hover[i] for i in rows],
                 hoverinfo="text",
