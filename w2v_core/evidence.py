@@ -17,9 +17,9 @@ encoded document, so stemmed words and placeholders point at the text they came 
 is gone or changed, or a document no longer matches, the passages show the run's own tokens and say
 so (`text_note`, `Passage.original`).
 
-Counts are over the encoded corpus: a word's occurrences as the model saw them (after subsampling's
-random drops are undone: subsampling happens per epoch, not here), and context counts within the
-full window on both sides (word2vec's dynamic window samples a smaller one each time, so nearer words
+Counts are over the encoded corpus: a word's occurrences as the model saw them before subsampling
+(which drops frequent words at random, anew each epoch), and context counts within the full window
+on both sides (word2vec's dynamic window samples a smaller one each time, so nearer words
 weigh more in training than these plain counts).
 """
 
