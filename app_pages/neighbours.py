@@ -41,6 +41,7 @@ with tab_neighbours:
         with widgets.friendly_errors("finding neighbours"):
             try:
                 table = queries.neighbours_table(emb, word.strip(), k)
+                table = queries.with_study_agreement(table, run_name, word.strip(), k)
                 st.dataframe(table, hide_index=True, column_config=queries.NEIGHBOUR_COLUMNS)
             except UnknownWordError as error:
                 widgets.unknown_word(error, state.NB_WORD)

@@ -18,8 +18,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from app_support import cli, make_run
 
-from tests.app_support import cli, make_run
 from w2v_core.compare import jaccard_at_k
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import encode_documents

@@ -249,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_train_config_options(stability)
     stability.add_argument("--quiet", action="store_true", help="no progress bar")
-    stability.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # the app's study job
+    # the app's background study process: `stability STUDY_DIR --worker` (see jobs.start_study)
+    stability.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
     neighbors = commands.add_parser("neighbors", help="print a word's nearest neighbours")
     neighbors.add_argument("run_dir", type=Path)

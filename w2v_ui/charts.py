@@ -230,3 +230,79 @@ def overlap_chart(
 def _escape_hover(text: str) -> str:
     """Plotly renders a small HTML subset in labels and hovers; show user words literally."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# ---- stability studies -------------------------------------------------------------------------------
+def stability_frequency_chart(
+    words: Sequence[str],
+    counts: Sequence[float],
+    stability: Sequence[float],
+    min_count: int,
+    low: float,
+    k: int,
+    height: int = 400,
+) -> go.Figure:
+    """Each word's stability (mean Jaccard@k over run pairs) against how often it occurs (log
+    scale), with the median per frequency band, the corpus's min_count cut (rarer words have no
+    vector at all) and the line under which a word counts as unstable."""
+    counts = np.maximum(np.asarray(counts, dtype=float), 1.0)
+    stability = np.asarray(stability, dtype=float)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=counts,
+            y=stability,
+            mode="markers",
+            name="a word",
+            marker={"color": LIGHT_BLUE, "size": 5},
+            text=[_escape_hover(w) for w in words],
+            hovertemplate="%{text}<br>%{x:,.0f} times · stability %{y:.2f}<extra></extra>",
+        )
+    )
+    if len(counts) >= 10:
+        edges = np.unique(np.geomspace(counts.min(), counts.max() * 1.0001, 12))
+        band = np.digitize(counts, edges)
+        centres, medians = [], []
+        for b in np.unique(band):
+            inside = band == b
+            if inside.sum() >= 3:
+                centres.append(float(np.exp(np.log(counts[inside]).mean())))
+                medians.append(float(np.median(stability[inside])))
+        fig.add_trace(
+            go.Scatter(
+                x=centres,
+                y=medians,
+                mode="lines+markers",
+                name="median of the band",
+                line={"color": BLUE, "width": 3},
+                hovertemplate="about %{x:,.0f} times: median %{y:.2f}<extra></extra>",
+            )
+        )
+    # Lines as traces, not shapes: a shape's x on a log axis would need log10 of the value.
+    cut = float(max(min_count, 1))
+    fig.add_trace(
+        go.Scatter(
+            x=[cut, cut],
+            y=[0, 1],
+            mode="lines",
+            name=f"min_count cut ({min_count}): rarer words have no vector",
+            line={"color": ORANGE, "dash": "dash"},
+            hoverinfo="skip",
+        )
+    )
+    left = min(cut, float(counts.min()) if len(counts) else cut)
+    right = float(counts.max()) if len(counts) else cut * 10
+    fig.add_trace(
+        go.Scatter(
+            x=[left, right],
+            y=[low, low],
+            mode="lines",
+            name=f"below {low}: unstable",
+            line={"color": GREY, "dash": "dot"},
+            hoverinfo="skip",
+        )
+    )
+    _base_layout(fig, height=height)
+    fig.update_xaxes(title="times the word occurs in the corpus (log scale)", type="log")
+    fig.update_yaxes(title=f"stability (overlap of the top {k} across runs)", range=[-0.02, 1.05])
+    return fig
+
+

@@ -22,6 +22,11 @@ NEIGHBOUR_COLUMNS = {
         help="1 = same direction, 0 = unrelated, negative = opposite.",
     ),
     "count": st.column_config.NumberColumn("times in corpus", format="%d"),
+    "agree": st.column_config.TextColumn(
+        "runs that agree",
+        help="This run belongs to a stability study: in how many of its runs' own top-k lists "
+        "(their final vectors) the neighbour appears.",
+    ),
 }
 
 
@@ -37,6 +42,15 @@ def _table(emb: Any, pairs: list[tuple[str, float]]) -> dict[str, list]:
 def neighbours_table(emb: Any, word: str, k: int = 10) -> dict[str, list]:
     """The `k` nearest words to `word`: rank, word, cosine, corpus count."""
     return _table(emb, emb.most_similar(word, k=k))
+
+
+def with_study_agreement(table: dict[str, list], run_name: str, word: str, k: int) -> dict:
+    """The table with a "runs that agree" column ("4 of 5") when the run belongs to a stability
+    study with finished runs; unchanged otherwise."""
+    from w2v_ui import stability_view
+
+    agree = stability_view.runs_that_agree(run_name, word, table["word"], k)
+    return table if agree is None else {**table, "agree": agree}
 
 
 def analogy_table(emb: Any, a: str, b: str, c: str, k: int = 10) -> dict[str, list]:

@@ -130,6 +130,20 @@ CARD_RERUN_BUTTON = "card.rerun_button"
 CARD_DOWNLOAD_MD = "card.download_md"
 CARD_DOWNLOAD_JSON = "card.download_json"
 
+# ---- widget keys: Stability ----------------------------------------------------------------------
+STAB_STUDY = "stab.study"  # folder name (under the studies root) of the study shown
+STAB_PICK = "stab.pick"
+STAB_RUNS = "stab.n_runs"
+STAB_BOOTSTRAP = "stab.bootstrap"
+STAB_TITLE = "stab.title"
+STAB_START = "stab.start"
+STAB_STOP = "stab.stop"
+STAB_RESUME = "stab.resume"
+STAB_WORD = "stab.word"
+STAB_K = "stab.k"
+STAB_CHART = "stab.chart"
+STAB_MESSAGE = "note.stability"  # a one-off note (e.g. "already training")
+
 
 # ---- accessors -----------------------------------------------------------------------------------
 def get(key: str, default: Any = None) -> Any:

@@ -31,6 +31,7 @@ NEIGHBOURS = "app_pages/neighbours.py"
 COMPARE = "app_pages/compare.py"
 EXPORT = "app_pages/export.py"
 CARD = "app_pages/card.py"
+STABILITY = "app_pages/stability.py"
 
 
 def status_label(status: RunStatus | str) -> str:
