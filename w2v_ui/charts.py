@@ -227,9 +227,6 @@ def overlap_chart(
     return fig
 
 
-def _escape_hover(text: str) -> str:
-    """Plotly renders a small HTML subset in labels and hovers; show user words literally."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 # ---- stability studies -------------------------------------------------------------------------------
 def stability_frequency_chart(
     words: Sequence[str],
@@ -306,3 +303,6 @@ def stability_frequency_chart(
     return fig
 
 
+def _escape_hover(text: str) -> str:
+    """Plotly renders a small HTML subset in labels and hovers; show user words literally."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
