@@ -24,6 +24,7 @@ navigation = st.navigation(
             st.Page(widgets.MAP, title="Map", icon=":material/scatter_plot:"),
             st.Page(widgets.NEIGHBOURS, title="Neighbours", icon=":material/hub:"),
             st.Page(widgets.COMPARE, title="Compare epochs", icon=":material/compare_arrows:"),
+            st.Page(widgets.EVALUATE, title="Evaluate", icon=":material/fact_check:"),
             st.Page(widgets.STABILITY, title="Stability", icon=":material/stacks:"),
             st.Page(widgets.EXPORT, title="Export", icon=":material/download:"),
             st.Page(widgets.CARD, title="Methods card", icon=":material/article:"),

@@ -136,6 +136,57 @@ def loss_curves(curves: dict[str, Sequence[tuple[float, float]]], height: int = 
     return fig
 
 
+# ---- evaluation ------------------------------------------------------------------------------------
+def evaluation_chart(
+    scores: dict[str, Sequence[tuple[float, float | None, str]]],
+    losses: Sequence[tuple[float, float]] = (),
+    height: int = 360,
+) -> go.Figure:
+    """Benchmark scores over training (left axis) beside the loss per epoch (right axis).
+
+    `scores`: benchmark name -> [(epochs of training, score or None, coverage in words)]; a None
+    score leaves a gap, never a point at zero. `losses`: [(epoch, mean loss of the epoch)].
+    """
+    fig = go.Figure()
+    for i, (name, points) in enumerate(scores.items()):
+        if not any(score is not None for _, score, _ in points):
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[x for x, _, _ in points],
+                y=[score for _, score, _ in points],
+                customdata=[_escape_hover(text) for _, _, text in points],
+                mode="lines+markers",
+                name=_escape_hover(name),
+                line={"color": PALETTE[i % len(PALETTE)], "width": 2.5},
+                hovertemplate=f"{_escape_hover(name)}<br>after %{{x:.2f}} epochs: %{{y:.3f}}"
+                "<br>%{customdata}<extra></extra>",
+            )
+        )
+    if losses:
+        xs, ys = zip(*losses, strict=False)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                yaxis="y2",
+                mode="lines+markers",
+                name="loss (right axis)",
+                line={"color": GREY, "width": 2, "dash": "dot"},
+                hovertemplate="end of epoch %{x}<br>average loss %{y:.4f}<extra></extra>",
+            )
+        )
+    _base_layout(fig, height=height)
+    fig.update_layout(
+        yaxis2={"title": "loss", "overlaying": "y", "side": "right", "showgrid": False},
+    )
+    fig.update_xaxes(title="epochs of training", rangemode="tozero")
+    fig.update_yaxes(
+        title="score (Spearman, or share of analogies right)", zeroline=True, zerolinecolor="#ccc"
+    )
+    return fig
+
+
 # ---- preprocessing ---------------------------------------------------------------------------------
 def zipf_chart(
     ranks: Sequence[int], counts: Sequence[int], vocab_size: int | None = None, height: int = 320

@@ -144,6 +144,14 @@ STAB_K = "stab.k"
 STAB_CHART = "stab.chart"
 STAB_MESSAGE = "note.stability"  # a one-off note (e.g. "already training")
 
+# ---- widget keys: Evaluate -----------------------------------------------------------------------
+EVAL_CHART = "eval.chart"
+EVAL_COMPUTE = "eval.compute"  # button: compute the scores of checkpoints that have none
+EVAL_RETRY = "eval.retry"
+EVAL_STARTED = "eval.started"  # the (run, kind, epochs) whose missing scores this tab asked for
+EVAL_PAIRS = "eval.pairs_upload"
+EVAL_ANALOGIES = "eval.analogies_upload"
+
 
 # ---- accessors -----------------------------------------------------------------------------------
 def get(key: str, default: Any = None) -> Any:

@@ -213,6 +213,11 @@ def _render(run_name: str, drawn_status: RunStatus | None) -> None:
             widgets.COMPARE, label="Compare epochs", icon=":material/compare_arrows:"
         )
         links[3].page_link(widgets.EXPORT, label="Export", icon=":material/download:")
+        from w2v_ui import evaluate_view  # late: the scores are read only for a run with vectors
+
+        if scores := evaluate_view.latest_scores_line(run_name):
+            st.caption(scores)
+            st.page_link(widgets.EVALUATE, label="Scores per epoch", icon=":material/fact_check:")
 
 
 def live_run_view(run_name: str) -> None:
