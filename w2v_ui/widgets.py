@@ -31,8 +31,8 @@ NEIGHBOURS = "app_pages/neighbours.py"
 COMPARE = "app_pages/compare.py"
 EVALUATE = "app_pages/evaluate.py"
 EXPORT = "app_pages/export.py"
-CARD = "app_pages/card.py"
 STABILITY = "app_pages/stability.py"
+CARD = "app_pages/card.py"
 
 
 def status_label(status: RunStatus | str) -> str:
@@ -121,7 +121,7 @@ def sidebar_status() -> None:
             st.markdown("**Run:** none yet")
 
 
-_MARKDOWN_SPECIALS = "\\`*_{}[]<>()#+-.!|~:$"
+_MARKDOWN_SPECIALS = "\\`*_{}[]<>()#+-.!|~:$&"  # & too: "&lt;" must not become "<"
 
 
 def escape_markdown(text: str) -> str:
