@@ -1,4 +1,4 @@
-"""Command line: `python -m w2v_core train | resume | rerun | stop | list | status | export | neighbors`.
+"""Command line: `python -m w2v_core train | resume | rerun | card | stop | list | status | export | ...`.
 
 The app's training workers run exactly this (`resume RUN_DIR --worker`), and `train --data FILE` goes
 through the same data path as the app (every upload format, the same preprocessing presets and JSON),
@@ -176,6 +176,15 @@ def build_parser() -> argparse.ArgumentParser:
     rerun.add_argument("--threads", type=whole_number(1), default=None, help="CPU threads")
     rerun.add_argument("--quiet", action="store_true")
 
+    card = commands.add_parser(
+        "card",
+        help="the methods card of a run or study",
+        description="A methods paragraph to paste into a paper, with every setting, the software "
+        "versions and the evaluation scores, as Markdown or JSON.",
+    )
+    card.add_argument("path", type=Path, metavar="RUN_OR_STUDY_DIR")
+    card.add_argument("--format", choices=["md", "json"], default="md")
+
     stop = commands.add_parser("stop", help="ask a running training to stop (it saves first)")
     stop.add_argument("run_dir", type=Path)
 
@@ -221,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help="file (or folder for projector)")
     export.add_argument("--epoch", type=whole_number(1), default=None, help="default: latest")
     export.add_argument("--vectors", choices=["input", "output", "average"], default="input")
+
     stability = commands.add_parser(
         "stability",
         help="train a stability study (K seeds), or show a word's neighbours across its runs",
@@ -307,32 +317,6 @@ def _stop_on_signals(stop_event: threading.Event) -> None:
 
 
 # ---- train / resume / rerun ---------------------------------------------------------------------------
-def _file_fingerprint(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _corpus_file_data(path: Path, min_count: int, max_vocab: int | None):
-    """Vocabulary, corpus and run.json `data` of a pre-tokenised text file."""
-    from w2v_core.corpus import build_from_text_file
-
-    vocab, corpus = build_from_text_file(path, min_count, max_vocab)
-    data = {
-        "source": "file",
-        "format": "tokenised text",
-        "path": str(path.resolve()),
-        "fingerprint": _file_fingerprint(path),
-        "min_count": min_count,
-        "max_vocab_size": max_vocab,
-    }
-    return vocab, corpus, data
-
-
 def _preprocessed_data(spec, preprocessing, expected_fingerprint: str | None = None):
     """Vocabulary, corpus and run.json `data` of a data set, through the app's data path."""
     from w2v_core.preprocess import prepare_corpus
@@ -377,8 +361,10 @@ def _data_from_args(args: argparse.Namespace):
             raise W2VError(
                 "--text-column and --preprocessing apply to --data; --corpus is already tokenised."
             )
+        from w2v_core.card import corpus_file_data
+
         min_count = args.min_count if args.min_count is not None else 5
-        return _corpus_file_data(args.corpus, min_count, args.max_vocab)
+        return corpus_file_data(args.corpus, min_count, args.max_vocab)
     from w2v_core.preprocess import PreprocessConfig
     from w2v_core.sources import DataSpec
 
@@ -442,62 +428,31 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _cmd_rerun(args: argparse.Namespace) -> int:
-    from w2v_core.errors import RunFolderError
+    from w2v_core.card import can_be_bit_identical, plan_rerun, rebuild_corpus, rerun_data
     from w2v_core.run_folder import RunFolder
 
     original = RunFolder.open(args.run_dir)
-    info = original.info()
-    config = original.config()
-    if args.threads:
-        config = config.replace(threads=args.threads)
-    data = info.get("data") or {}
-    if data.get("spec"):
-        from w2v_core.preprocess import PreprocessConfig
-        from w2v_core.sources import DataSpec
-
-        spec = DataSpec.from_dict(data["spec"])
-        preprocessing = PreprocessConfig.from_dict(data.get("preprocess") or {})
-        vocab, corpus, new_data = _preprocessed_data(spec, preprocessing, data.get("fingerprint"))
-    elif data.get("source") == "file" and data.get("path"):
-        path = Path(data["path"])
-        if not path.is_file():
-            raise RunFolderError(
-                f"The corpus file of run '{original.name}' is missing: {path}. Put it back at that "
-                "path to re-run."
-            )
-        if data.get("fingerprint") and _file_fingerprint(path) != data["fingerprint"]:
-            raise RunFolderError(
-                f"The corpus file {path} has changed since run '{original.name}' was made (its "
-                "fingerprint differs), so a re-run would not be the same run."
-            )
-        vocab, corpus, new_data = _corpus_file_data(
-            path, int(data.get("min_count") or 5), data.get("max_vocab_size")
-        )
-    else:
-        raise RunFolderError(
-            f"run.json of run '{original.name}' does not say where its data came from (it was made "
-            "by an older version), so it cannot be re-run."
-        )
-    if len(vocab) != int(info.get("vocab_size") or -1) or corpus.n_tokens != int(
-        info.get("n_tokens") or -1
-    ):
-        raise RunFolderError(
-            f"Rebuilding the corpus of run '{original.name}' gave {len(vocab):,} words and "
-            f"{corpus.n_tokens:,} tokens, not the {info.get('vocab_size')} and "
-            f"{info.get('n_tokens')} it had: the data or the preprocessing code has changed."
-        )
-    new_data["rerun_of"] = str(original.path.resolve())
-    args.name = f"Re-run of {info.get('name') or original.name}"
-    run = _new_run(args, config, vocab, corpus, new_data)
+    plan = plan_rerun(original, threads=args.threads)
+    vocab, corpus, data = rebuild_corpus(plan)
+    args.name = f"Re-run of {original.info().get('name') or original.name}"
+    run = _new_run(args, plan.config, vocab, corpus, rerun_data(plan, data, original))
     stop_event = threading.Event()
     _stop_on_signals(stop_event)
-    if (info.get("threads_used") or config.cpu_threads) != 1 or config.cpu_threads != 1:
+    if not can_be_bit_identical(plan, original.info().get("threads_used")):
         print(
             "Note: with more than one thread the updates race (Hogwild), so the re-run is "
             "statistically equal, not byte-identical. Use --threads 1 on a one-thread run for that.",
             file=sys.stderr,
         )
     return _run_training(run, stop_event, args.quiet)
+
+
+def _cmd_card(args: argparse.Namespace) -> int:
+    from w2v_core.card import methods_card
+
+    card = methods_card(args.path)
+    print(card.to_json() if args.format == "json" else card.to_markdown(), end="")
+    return 0
 
 
 # ---- stop / list / status -------------------------------------------------------------------------
@@ -865,6 +820,7 @@ COMMANDS = {
     "train": _cmd_train,
     "resume": _cmd_resume,
     "rerun": _cmd_rerun,
+    "card": _cmd_card,
     "stop": _cmd_stop,
     "list": _cmd_list,
     "status": _cmd_status,
