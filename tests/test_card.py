@@ -138,3 +138,15 @@ def test_rerun_from_the_card_starts_a_new_run(runs_root: Path) -> None:
     assert new.info()["data"]["rerun_of"] == str(original.path.resolve())
     assert new.info()["config"]["threads"] == 1
     jobs.request_stop(new.path)
+
+
+def test_the_card_reports_the_newest_evaluation_with_its_coverage(tmp_path: Path) -> None:
+    from w2v_core.evaluation import evaluate_checkpoint
+
+    path = make_run(tmp_path, epochs=2)
+    assert "evaluation" not in run_card(path).facts  # none stored yet
+    evaluate_checkpoint(RunFolder(path), 2)
+    facts = run_card(path).facts
+    assert facts["evaluation"]["epoch"] == "epoch 2"
+    assert any(row.startswith("WordSim-353: No pair") for row in facts["evaluation"]["rows"])
+    assert "## Evaluation (epoch 2)" in run_card(path).to_markdown()

@@ -406,18 +406,37 @@ def _file_preprocessing(data: dict[str, Any]) -> list[str]:
 
 
 def _evaluation_facts(run: RunFolder) -> dict[str, Any] | None:
-    """The newest stored evaluation (scores with coverage), when the run has one."""
-    try:
-        from w2v_core import evaluation
-    except ImportError:  # pragma: no cover
+    """The newest stored evaluation of the input vectors (scores with their coverage), if any."""
+    from w2v_core.evaluation import stored_evaluations
+
+    records = [r for r in stored_evaluations(run, "input") if r.error is None]
+    if not records:
         return None
-    reader = getattr(evaluation, "card_summary", None)
-    if reader is None:
-        return None
-    try:
-        return reader(run)
-    except Exception:  # noqa: BLE001 - a card without scores beats no card
-        return None
+    latest = records[-1]
+    rows, clauses = [], []
+    for name, result in latest.benchmarks():
+        if result is None:
+            continue
+        if result.message is None:
+            rows.append(f"{name}: {result.score_text} ({result.coverage})")
+            clauses.append(f"{result.score_text} on {name} ({result.coverage})")
+        else:
+            rows.append(f"{name}: {result.message}")
+    epoch = "where it stopped" if latest.epoch == "stopped" else f"epoch {latest.epoch}"
+    text = (
+        f"input vectors after {epoch} scored " + "; ".join(clauses)
+        if clauses
+        else "benchmarks had too few known words to give a score"
+    )
+    return {
+        "epoch": epoch,
+        "vectors": latest.kind,
+        "text": text,
+        "rows": rows,
+        "scores": latest.to_dict(),
+        "note": "The English benchmarks measure general-language similarity; a specialised "
+        "corpus can be right and still score low.",
+    }
 
 
 def methods_card(path: str | Path) -> MethodsCard:
