@@ -150,3 +150,42 @@ def test_the_card_reports_the_newest_evaluation_with_its_coverage(tmp_path: Path
     assert facts["evaluation"]["epoch"] == "epoch 2"
     assert any(row.startswith("WordSim-353: No pair") for row in facts["evaluation"]["rows"])
     assert "## Evaluation (epoch 2)" in run_card(path).to_markdown()
+
+
+@pytest.fixture(scope="module")
+def bootstrap_study(tmp_path_factory) -> Path:
+    import numpy as np
+
+    folder = tmp_path_factory.mktemp("study")
+    corpus = folder / "tiny.txt"
+    rng = np.random.default_rng(0)
+    topics = [["cat", "dog", "horse", "cow"], ["hammer", "saw", "drill", "wrench"]]
+    corpus.write_text("\n".join(" ".join(rng.choice(topics[i % 2], 10)) for i in range(120)) + "\n")
+    out = folder / "study"
+    made = cli("stability", "--corpus", str(corpus), "--seeds", "2", "--bootstrap", "--epochs", "2",
+               "--dim", "8", "--min-count", "2", "--threads", "1", "--out", str(out), "--quiet")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return out
+
+
+def test_the_card_of_a_study_names_its_design_and_stability(bootstrap_study: Path) -> None:
+    card = methods_card(bootstrap_study)
+    facts = card.facts
+    assert facts["kind"] == "study" and facts["study_design"]["runs"] == 2
+    assert facts["study_design"]["bootstrap"] is True
+    assert 0.0 <= facts["stability"]["mean_jaccard"] <= 1.0
+    paragraph = card.paragraph()
+    assert "2 runs with seeds 1-2, each on a bootstrap sample" in paragraph
+    assert "mean Jaccard@10" in paragraph
+    assert "## Stability across runs" in card.to_markdown()
+    assert cli("card", str(bootstrap_study), "--format", "json").returncode == 0
+
+
+def test_a_bootstrap_member_reruns_on_its_own_sample(bootstrap_study: Path, tmp_path: Path) -> None:
+    member = json.loads((bootstrap_study / "study.json").read_text())["members"][1]
+    run = bootstrap_study / member["path"]
+    out = tmp_path / "again"
+    done = cli("rerun", str(run), "--out", str(out), "--threads", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    name = "epoch_002.safetensors"
+    assert (out / "checkpoints" / name).read_bytes() == (run / "checkpoints" / name).read_bytes()

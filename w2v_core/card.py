@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from w2v_core.config import LOSS_LABELS, MODEL_LABELS, OPTIMIZER_LABELS, TrainConfig
-from w2v_core.errors import RunFolderError
+from w2v_core.errors import RunFolderError, W2VError
 from w2v_core.run_folder import RunFolder
 
 CARD_FORMAT = 1
@@ -119,8 +119,35 @@ def rebuild_corpus(plan: RerunPlan):
         vocab, corpus, data = corpus_file_data(
             path, int(plan.data.get("min_count") or 5), plan.data.get("max_vocab_size")
         )
+    vocab, corpus = _bootstrap_sample_of(plan, vocab, corpus)
     check_rebuilt(plan, vocab, corpus)
     return vocab, corpus, data
+
+
+def _bootstrap_sample_of(plan: RerunPlan, vocab, corpus):
+    """A bootstrap member of a study trained on a sample of the documents: draw the same sample
+    (saved in the study folder) from the rebuilt full corpus."""
+    study = plan.data.get("study") or {}
+    if not study.get("bootstrap"):
+        return vocab, corpus
+    from w2v_core.stability import Study, bootstrap_corpus
+
+    try:
+        member_study = Study.open(study["folder"])
+        member = next(m for m in member_study.members() if m.index == int(study["member"]))
+        documents = member_study.sample_documents(member)
+    except (W2VError, KeyError, StopIteration, OSError, ValueError):
+        documents = None
+    if documents is None:
+        raise RunFolderError(
+            f"Run '{plan.run_name}' was trained on a bootstrap sample of the documents, and that "
+            f"sample's record (in the study folder {study.get('folder')}) is gone, so it cannot be "
+            "drawn again."
+        )
+    pre = plan.data.get("preprocess") or {}
+    min_count = int(pre.get("min_count") or plan.data.get("min_count") or 1)
+    max_vocab = pre.get("max_vocab_size") or plan.data.get("max_vocab_size")
+    return bootstrap_corpus(vocab, corpus, documents, min_count, max_vocab)
 
 
 def check_rebuilt(plan: RerunPlan, vocab, corpus) -> None:
@@ -154,6 +181,8 @@ class MethodsCard:
 
     def paragraph(self) -> str:
         f = self.facts
+        if f.get("kind") == "study" and f.get("paragraph"):
+            return f["paragraph"]
         data, model, run = f["data"], f["model"], f["training"]
         steps = "; ".join(f["preprocessing"]) or "no preprocessing"
         parts = [
@@ -197,6 +226,25 @@ class MethodsCard:
             "## Software",
             *[f"- {_md(k)} {_md(str(v))}" for k, v in f["software"].items()],
         ]
+        design = f.get("study_design")
+        if design:
+            lines += ["", "## Study design", f"- {design['runs']} runs, seeds {design['seeds']}"]
+            lines.append(
+                f"- bootstrap samples of the documents: {'yes' if design['bootstrap'] else 'no'}"
+            )
+        stability = f.get("stability")
+        if stability:
+            lines += ["", "## Stability across runs"]
+            if "error" in stability:
+                lines.append(f"- {_md(stability['error'])}")
+            else:
+                lines += [
+                    f"- mean Jaccard@{stability['k']} of nearest neighbours over run pairs: "
+                    f"{stability['mean_jaccard']:.3f} ({stability['words_scored']:,} words)",
+                    f"- words with low stability (below {stability['low_threshold']}): "
+                    f"{stability['share_low']:.0%}",
+                    f"- {_md(stability['vocabulary_note'])}",
+                ]
         evaluation = f.get("evaluation")
         if evaluation:
             lines += ["", f"## Evaluation ({_md(str(evaluation['epoch']))})"]
@@ -451,5 +499,69 @@ def methods_card(path: str | Path) -> MethodsCard:
 
 
 def _study_card(path: Path) -> MethodsCard | None:
-    """Filled in once studies exist (`w2v_core.stability`)."""
-    return None
+    """The card of a stability study: the members' common card, the seeds, the bootstrap, and how
+    stable the neighbourhoods were across the runs."""
+    from w2v_core.stability import LOW_STABILITY, Study, load_study_vectors, study_report
+
+    try:
+        study = Study.open(path)
+        info = study.info()
+        members = study.members()
+    except W2VError:
+        return None
+    finished = [m for m in members if (m.path / "run.json").is_file()]
+    if not finished:
+        raise RunFolderError(f"The runs of study '{study.name}' are missing.")
+    base = run_card(finished[0].path).facts
+    seeds = [m.seed for m in members]
+    bootstrap = bool(info.get("bootstrap"))
+    facts = {**base, "kind": "study", "title": study.title, "run": None, "study": study.name}
+    facts["settings"] = {**base["settings"], "seed": f"{seeds[0]} to {seeds[-1]}"}
+    facts["study_design"] = {
+        "runs": len(members),
+        "seeds": seeds,
+        "bootstrap": bootstrap,
+        "members": [m.name for m in members],
+    }
+    design = f"{len(members)} runs with seeds {seeds[0]}-{seeds[-1]}" + (
+        ", each on a bootstrap sample of the documents (drawn with replacement)"
+        if bootstrap
+        else ""
+    )
+    stability_text = None
+    try:
+        vectors = load_study_vectors(study)
+        report = study_report(vectors, k=10)
+        mean = float(report.stability.mean()) if len(report.words) else float("nan")
+        facts["stability"] = {
+            "runs_compared": vectors.n_runs,
+            "k": report.k,
+            "words_scored": len(report.words),
+            "shared_vocabulary": vectors.shared_size,
+            "mean_jaccard": mean,
+            "share_low": report.share_low(),
+            "low_threshold": LOW_STABILITY,
+            "vocabulary_note": vectors.vocabulary_note(),
+        }
+        stability_text = (
+            f"Across the {vectors.n_runs} finished runs, a word's 10 nearest neighbours overlapped "
+            f"by a mean Jaccard@10 of {mean:.2f} over run pairs ({len(report.words):,} words "
+            f"scored); {report.share_low():.0%} of them had low stability (below {LOW_STABILITY})."
+        )
+    except W2VError as error:
+        facts["stability"] = {"error": str(error)}
+    card = MethodsCard(facts)
+    paragraph = (
+        card.paragraph()
+        .replace("We trained word2vec (", f"We trained word2vec {design} (", 1)
+        .replace(f"with seed {base['training']['seed']} ", f"with seeds {seeds[0]}-{seeds[-1]} ", 1)
+    )
+    if stability_text:
+        paragraph += " " + stability_text
+    facts["paragraph"] = paragraph
+    facts["rerun_command"] = (
+        f"python -m w2v_core stability --data ... --seeds {len(members)}"
+        + (" --bootstrap" if bootstrap else "")
+        + " --out NEW_STUDY_DIR (the same settings; see settings_json)"
+    )
+    return MethodsCard(facts)
