@@ -621,8 +621,11 @@ def _count_analogy_questions(path: Path) -> int:
 
 
 class _quiet_gensim:
-    """Silence gensim's per-line INFO logging ("Skipping line #12 with OOV words") while it runs,
-    and scipy's warning on constant input (the score is then None, with its `message`)."""
+    """While gensim evaluates: silence its per-line INFO logging ("Skipping line #12 with OOV
+    words") and scipy's warning on constant input (the score is then None, with its `message`), and
+    give BLAS one thread. Each analogy question is one matrix-vector product, too small to share:
+    on the loaded 2-core machine 4,601 questions took 8.6-15.5 s with OpenBLAS's two threads and
+    1.1 s with one (docs/BENCHMARKS.md)."""
 
     def __enter__(self) -> None:
         self._logger = logging.getLogger("gensim.models.keyedvectors")
@@ -631,7 +634,15 @@ class _quiet_gensim:
         self._warnings = warnings.catch_warnings()
         self._warnings.__enter__()
         warnings.filterwarnings("ignore", message="An input array is constant")
+        try:  # a dependency of scikit-learn, so normally present
+            from threadpoolctl import threadpool_limits
+
+            self._blas = threadpool_limits(1, user_api="blas")
+        except ImportError:  # pragma: no cover
+            self._blas = None
 
     def __exit__(self, *exc: object) -> None:
+        if self._blas is not None:
+            self._blas.restore_original_limits()
         self._warnings.__exit__(*exc)
         self._logger.setLevel(self._level)
