@@ -189,3 +189,18 @@ def test_a_bootstrap_member_reruns_on_its_own_sample(bootstrap_study: Path, tmp_
     assert done.returncode == 0, done.stderr
     name = "epoch_002.safetensors"
     assert (out / "checkpoints" / name).read_bytes() == (run / "checkpoints" / name).read_bytes()
+
+
+def test_the_card_page_shows_a_study_and_its_rerun_says_why_it_cannot(runs_root: Path) -> None:
+    from test_app_stability import make_study
+
+    make_study(runs_root)
+    at = open_card()
+    at.segmented_control(key="card.of").set_value("study").run()
+    assert not at.exception, at.exception
+    assert "3 runs with seeds 10-30" in at.code[0].value
+    assert "mean Jaccard@10" in at.code[0].value
+    at.button(key="card.rerun_button").click().run()
+    assert any(
+        "cannot be re-run" in t for t in texts(at.error)
+    )  # this hand-made study names no data

@@ -68,6 +68,28 @@ def plan_rerun(run: RunFolder, threads: int | None = None) -> RerunPlan:
     )
 
 
+def plan_study_rerun(study_path: str | Path) -> RerunPlan:
+    """The plan to rebuild a study's full corpus (its members are then drawn as the study did)."""
+    from w2v_core.stability import Study
+
+    study = Study.open(study_path)
+    info = study.info()
+    data = dict(info.get("data") or {})
+    data.pop("study", None)
+    if not data.get("spec") and not (data.get("source") == "file" and data.get("path")):
+        raise RunFolderError(
+            f"study.json of study '{study.name}' does not say where its data came from, so it "
+            "cannot be re-run."
+        )
+    return RerunPlan(
+        study.name,
+        TrainConfig.from_dict(info["config"]),
+        data,
+        int(info.get("vocab_size") or -1),
+        int(info.get("n_tokens") or -1),
+    )
+
+
 def file_fingerprint(path: Path) -> str:
     """SHA-256 of a file's bytes (what a pre-tokenised corpus file's runs record)."""
     digest = hashlib.sha256()
@@ -119,12 +141,12 @@ def rebuild_corpus(plan: RerunPlan):
         vocab, corpus, data = corpus_file_data(
             path, int(plan.data.get("min_count") or 5), plan.data.get("max_vocab_size")
         )
-    vocab, corpus = _bootstrap_sample_of(plan, vocab, corpus)
+    vocab, corpus = bootstrap_sample_of(plan, vocab, corpus)
     check_rebuilt(plan, vocab, corpus)
     return vocab, corpus, data
 
 
-def _bootstrap_sample_of(plan: RerunPlan, vocab, corpus):
+def bootstrap_sample_of(plan: RerunPlan, vocab, corpus):
     """A bootstrap member of a study trained on a sample of the documents: draw the same sample
     (saved in the study folder) from the rebuilt full corpus."""
     study = plan.data.get("study") or {}

@@ -124,6 +124,8 @@ EXPORT_ZIP = "export.zip"
 
 # ---- Methods card
 CARD_RUN = "card.run"
+CARD_OF = "card.of"  # "run" or "study"
+CARD_STUDY = "card.study"
 CARD_ONE_THREAD = "card.one_thread"
 CARD_RERUN = "card.rerun"  # (run name, threads) of a re-run the person asked for, until it starts
 CARD_RERUN_BUTTON = "card.rerun_button"
