@@ -292,21 +292,23 @@ def unknown_word(error, key: str, in_list: bool = False) -> None:
 
     With `in_list`, the box holds several words and a suggestion replaces only the unknown one.
     """
-    st.warning(f"'{error.word}' is not in this run's vocabulary.", icon=":material/help:")
+    st.warning(
+        f"'{escape_markdown(error.word)}' is not in this run's vocabulary.", icon=":material/help:"
+    )
     if error.suggestions:
         st.caption("Did you mean:")
         columns = st.columns(min(len(error.suggestions), 5))
         for column, word in zip(columns, error.suggestions, strict=False):
             if in_list:
                 column.button(
-                    word,
+                    escape_markdown(word),  # button labels are Markdown: corpus words are not
                     key=state.scoped(key, "suggest", word),
                     on_click=_replace_word,
                     args=(key, error.word, word),
                 )
             else:
                 column.button(
-                    word,
+                    escape_markdown(word),
                     key=state.scoped(key, "suggest", word),
                     on_click=state.put,
                     args=(key, word),
