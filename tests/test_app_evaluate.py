@@ -79,3 +79,19 @@ def test_an_uploaded_file_without_a_usable_line_is_a_clear_error(runs_root: Path
     at.file_uploader(key="eval.analogies_upload").upload("q.txt", b"man king\n").run()
     assert not at.exception, at.exception
     assert any("has no usable line" in t for t in texts(at.error))
+
+
+def test_the_train_page_shows_the_latest_scores_with_a_link(runs_root: Path) -> None:
+    from w2v_core.evaluation import evaluate_missing
+
+    run_dir = make_run(runs_root)
+    at = app_test(timeout=120).run()
+    at.session_state["run"] = run_dir.name
+    at.switch_page(page("train")).run()
+    assert not any("Benchmarks after" in t for t in texts(at.caption))  # none stored yet
+    evaluate_missing(run_dir)
+    at.run()
+    assert not at.exception, at.exception
+    (line,) = [t for t in texts(at.caption) if t.startswith("Benchmarks after")]
+    assert line.startswith("Benchmarks after epoch 2: WordSim-353 no score · SimLex-999 Spearman ")
+    assert "Scores per epoch" in {link.proto.label for link in at.get("page_link")}
