@@ -35,7 +35,7 @@ def run_evidence(run_name: str) -> RunEvidence:
 
 def escape(text: str) -> str:
     """Text shown literally in st.markdown: Markdown's specials and & (entities) escaped."""
-    return widgets.escape_markdown(text).replace("&", "\\&")
+    return widgets.escape_markdown(text)
 
 
 def passage_markdown(passage: Passage) -> str:
