@@ -76,7 +76,9 @@ with canvas:
             "not on the map)"
         )
         st.dataframe(
-            queries.neighbours_table(emb, word, 10),
+            queries.with_study_agreement(
+                queries.neighbours_table(emb, word, 10), run_name, word, 10
+            ),
             hide_index=True,
             column_config=queries.NEIGHBOUR_COLUMNS,
         )
