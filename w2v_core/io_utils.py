@@ -1,4 +1,5 @@
-"""Small file helpers shared by every module that writes to disk: atomic writes.
+"""Small file helpers shared by every module that writes to disk: atomic writes, exclusive
+publishing, change stamps and advisory locks between processes.
 
 A file is written to a temporary name in the same folder (`.<name>.<random>.tmp`), fsynced, then
 renamed over the target, and the folder is fsynced after the rename: a crash or a power cut leaves
@@ -9,12 +10,19 @@ later load would accept. A temp file a killed process left behind is removed by 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -80,3 +88,72 @@ def atomic_write_json(path: Path, value: Any) -> None:
 def read_json(path: Path) -> Any:
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def publish_json_once(path: Path, value: Any) -> bool:
+    """Write `value` to `path` only if no file has that name; False when one has.
+
+    Atomic between processes, unlike checking first and then writing: the complete file is written
+    under a temporary name, then hard-linked to `path`, which fails when the name exists.
+    """
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    atomic_write_json(temp, value)
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        return False
+    finally:
+        temp.unlink(missing_ok=True)
+    fsync_folder(path.parent)
+    return True
+
+
+def file_stamp(path: Path) -> tuple[int, float]:
+    """(size, modification time) of a file, (0, 0.0) when it is missing: a cheap "has it changed"."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return (0, 0.0)
+    return (stat.st_size, stat.st_mtime)
+
+
+# ---- advisory locks between processes (flock; on systems without it they are no-ops) ------------
+@contextlib.contextmanager
+def holding_lock(path: Path, wait_seconds: float = 0.0, shared: bool = False) -> Iterator[Any]:
+    """Hold an flock on `path` (created if needed) for the block; yields the open file.
+
+    Waits up to `wait_seconds` (0: try once) and then raises `BlockingIOError`. The lock belongs to
+    this open file: a second `holding_lock` on the same path conflicts even in the same process, and
+    a process killed with -9 releases it with its life.
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        yield None
+        return
+    handle = open(path, "a+b")  # noqa: SIM115 - held across the yield
+    try:
+        mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), mode)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+        yield handle
+    finally:
+        handle.close()  # releases the lock
+
+
+def lock_is_held(path: Path) -> bool:
+    """Whether another open file holds an exclusive flock on `path` right now (probing takes a
+    shared lock for an instant; False when there is no such file or no flock here)."""
+    if fcntl is None or not Path(path).exists():  # pragma: no cover - Windows
+        return False
+    try:
+        with holding_lock(path, shared=True):
+            return False
+    except BlockingIOError:
+        return True

@@ -53,7 +53,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import EncodedCorpus
 from w2v_core.errors import RunFolderError
-from w2v_core.io_utils import atomic_write, atomic_write_json, atomic_write_text, read_json
+from w2v_core.io_utils import (
+    atomic_write,
+    atomic_write_json,
+    atomic_write_text,
+    file_stamp,
+    holding_lock,
+    lock_is_held,
+    publish_json_once,
+    read_json,
+)
 from w2v_core.vocab import Vocabulary
 
 try:  # POSIX; elsewhere a worker's liveness falls back to its pid
@@ -72,6 +81,7 @@ STOPPED = "stopped"  # the checkpoint label of "where it stopped"
 Epoch = int | Literal["stopped"]
 RUNS_DIR_ENV = "W2V_RUNS_DIR"
 WORKER_LOCK_WAIT_SECONDS = 2.0  # a probe holds the lock for microseconds; a real worker for hours
+CONTROL_LOCK_WAIT_SECONDS = 30.0  # held for one read-modify-write of run.json: milliseconds
 STALE_TEMP_SECONDS = 60.0  # a temp file this old with no live worker is a crash's leftover
 
 
@@ -345,16 +355,10 @@ class RunFolder:
     def _claim(self, info: dict[str, Any]) -> None:
         """Publish run.json only if there is none: a hard link fails when the name exists, so the
         claim is atomic even between processes (unlike checking first, then writing)."""
-        temp = self.path / f".run.json.{os.getpid()}.{time.monotonic_ns()}.tmp"
-        atomic_write_json(temp, info)
-        try:
-            os.link(temp, self.run_json)
-        except FileExistsError:
+        if not publish_json_once(self.run_json, info):
             raise RunFolderError(
                 f"'{self.path}' already holds a run. Choose a new output folder, or resume that run."
-            ) from None
-        finally:
-            temp.unlink(missing_ok=True)
+            )
 
     @classmethod
     def create_unique(
@@ -406,15 +410,8 @@ class RunFolder:
     @contextlib.contextmanager
     def _control_lock(self) -> Iterator[None]:
         """Serialise read-modify-writes of run.json between the worker, the app and the CLI."""
-        if fcntl is None:  # pragma: no cover
+        with holding_lock(self.control_lock_file, wait_seconds=CONTROL_LOCK_WAIT_SECONDS):
             yield
-            return
-        with open(self.control_lock_file, "a+b") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def update(self, **fields: Any) -> dict[str, Any]:
         with self._control_lock():
@@ -643,11 +640,7 @@ class RunFolder:
 
     def metrics_stamp(self) -> tuple[int, float]:
         """Size and time of metrics.jsonl: changes with every record."""
-        try:
-            stat = self.metrics_jsonl.stat()
-        except OSError:
-            return (0, 0.0)
-        return (stat.st_size, stat.st_mtime)
+        return file_stamp(self.metrics_jsonl)
 
     # ---- evaluation records (evaluation.json) ---------------------------------------------------
     # {"format_version": 1, "checkpoints": {label: {vector kind: record}}}. What a record holds is
@@ -675,11 +668,7 @@ class RunFolder:
 
     def evaluation_stamp(self) -> tuple[int, float]:
         """Size and time of evaluation.json: changes with every stored record."""
-        try:
-            stat = self.evaluation_json.stat()
-        except OSError:
-            return (0, 0.0)
-        return (stat.st_size, stat.st_mtime)
+        return file_stamp(self.evaluation_json)
 
     # ---- stop requests ------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -695,47 +684,29 @@ class RunFolder:
     @contextlib.contextmanager
     def worker_lock(self) -> Iterator[None]:
         """Held for as long as this process trains the run. A second trainer refuses."""
-        if fcntl is None:  # pragma: no cover
-            yield
-            return
-        handle = open(self.worker_lock_file, "a+b")  # noqa: SIM115 - held across the yield
-        try:
-            deadline = time.monotonic() + WORKER_LOCK_WAIT_SECONDS
-            while True:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise RunFolderError(
-                            f"Run '{self.name}' is already being trained by another process; "
-                            "stop it first (or wait for it to finish)."
-                        ) from None
-                    time.sleep(0.05)
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()}\n".encode())
-            handle.flush()
+        with contextlib.ExitStack() as stack:
+            try:
+                handle = stack.enter_context(
+                    holding_lock(self.worker_lock_file, wait_seconds=WORKER_LOCK_WAIT_SECONDS)
+                )
+            except BlockingIOError:
+                raise RunFolderError(
+                    f"Run '{self.name}' is already being trained by another process; "
+                    "stop it first (or wait for it to finish)."
+                ) from None
+            if handle is not None:  # who holds it, for a person looking at the folder
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"{os.getpid()}\n".encode())
+                handle.flush()
             self.remove_stale_temp_files(min_age_seconds=0.0)  # we own the folder now
             yield
-        finally:
-            handle.close()  # releases the lock
 
     def worker_holds_lock(self) -> bool:
         """Whether some process is training this run right now (it holds `worker.lock`)."""
         if fcntl is None:  # pragma: no cover
-            return bool(self._launched_pid_alive())
-        try:
-            handle = open(self.worker_lock_file, "rb")  # noqa: SIM115
-        except FileNotFoundError:
-            return False
-        with handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-            return False
+            return self._launched_pid_alive()
+        return lock_is_held(self.worker_lock_file)
 
     def launch(self, spawn: Callable[[], int]) -> int:
         """Mark the run starting and call `spawn()` (which starts a worker and returns its pid),
@@ -781,7 +752,7 @@ class RunFolder:
         pid = self._launched_pid()
         if pid is None:
             return False
-        return _process_alive(pid)
+        return process_alive(pid)
 
     def worker_alive(self, info: dict[str, Any] | None = None) -> bool:
         """A worker trains the run, or was launched and has not taken the lock yet."""
@@ -855,7 +826,8 @@ class RunFolder:
         )
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (reaped if it is our exited child) and is a w2v_core process."""
     if hasattr(os, "WNOHANG"):
         try:
             reaped, _ = os.waitpid(pid, os.WNOHANG)  # our child: reap it if it has exited

@@ -48,14 +48,17 @@ from w2v_core.config import TrainConfig, VectorKind
 from w2v_core.corpus import EncodedCorpus, encode_tokens
 from w2v_core.embeddings import Embeddings
 from w2v_core.errors import ConfigError, RunFolderError, UnknownWordError, W2VError
-from w2v_core.io_utils import atomic_write, atomic_write_json, atomic_write_text, read_json
-from w2v_core.run_folder import RunFolder, RunStatus, _process_alive, now_iso, slug
+from w2v_core.io_utils import (
+    atomic_write,
+    atomic_write_json,
+    atomic_write_text,
+    holding_lock,
+    lock_is_held,
+    publish_json_once,
+    read_json,
+)
+from w2v_core.run_folder import RunFolder, RunStatus, now_iso, process_alive, slug
 from w2v_core.vocab import Vocabulary
-
-try:  # POSIX; elsewhere the coordinator's liveness falls back to its pid
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 FORMAT_VERSION = 1
 KIND = "stability-study"
@@ -322,16 +325,8 @@ class Study:
 
     def _claim(self, info: dict[str, Any]) -> None:
         """Publish study.json only if there is none (a hard link fails when the name exists)."""
-        temp = self.path / f".study.json.{os.getpid()}.{time.monotonic_ns()}.tmp"
-        atomic_write_json(temp, info)
-        try:
-            os.link(temp, self.study_json)
-        except FileExistsError:
-            raise RunFolderError(
-                f"'{self.path}' already holds a study; choose a new folder."
-            ) from None
-        finally:
-            temp.unlink(missing_ok=True)
+        if not publish_json_once(self.study_json, info):
+            raise RunFolderError(f"'{self.path}' already holds a study; choose a new folder.")
 
     @classmethod
     def open(cls, path: str | Path) -> Study:
@@ -402,32 +397,21 @@ class Study:
     @contextlib.contextmanager
     def coordinator_lock(self) -> Iterator[None]:
         """Held by the one process that starts the member runs; a second one refuses."""
-        if fcntl is None:  # pragma: no cover
-            yield
-            return
-        handle = open(self.lock_file, "a+b")  # noqa: SIM115 - held across the yield
-        try:
+        with contextlib.ExitStack() as stack:
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                stack.enter_context(holding_lock(self.lock_file))
             except BlockingIOError:
                 raise RunFolderError(f"Study '{self.name}' is already being trained.") from None
             yield
-        finally:
-            handle.close()
 
     def coordinator_alive(self) -> bool:
-        if fcntl is not None and self.lock_file.exists():
-            with open(self.lock_file, "rb") as handle:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    return True
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        if lock_is_held(self.lock_file):
+            return True
         try:  # launched a moment ago and not holding the lock yet
             pid, launched = self.pid_file.read_text().split()
         except (OSError, ValueError):
             return False
-        return time.time() - float(launched) < 30 and _process_alive(int(pid))
+        return time.time() - float(launched) < 30 and process_alive(int(pid))
 
     def launch(self, spawn: Callable[[], int]) -> int:
         """Clear an old stop request and call `spawn()` (starts a coordinator, returns its pid),
