@@ -37,6 +37,15 @@ def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("W2V_PREPARATION_WAIT", "120")
 
 
+@pytest.fixture()
+def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh runs folder for the app (W2V_RUNS_DIR), with the UMAP warm-up off."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv("W2V_RUNS_DIR", str(root))
+    monkeypatch.setenv("W2V_WARM_UP", "0")
+    return root
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data, or skip when this checkout has no shared folder beside it."""

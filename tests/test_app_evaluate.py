@@ -5,18 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from app_support import app_test, make_run, page, texts
 
 from w2v_core.evaluation import stored_evaluations
-
-
-@pytest.fixture()
-def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "runs"
-    monkeypatch.setenv("W2V_RUNS_DIR", str(root))
-    monkeypatch.setenv("W2V_WARM_UP", "0")
-    return root
 
 
 def open_evaluate(run: str | None = None):

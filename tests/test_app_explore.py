@@ -10,14 +10,6 @@ from app_support import ANIMALS, TOOLS, app_test, make_run, page, texts
 
 
 @pytest.fixture()
-def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "runs"
-    monkeypatch.setenv("W2V_RUNS_DIR", str(root))
-    monkeypatch.setenv("W2V_WARM_UP", "0")
-    return root
-
-
-@pytest.fixture()
 def run(runs_root: Path) -> str:
     return make_run(runs_root).name
 

@@ -11,20 +11,11 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 from app_support import ANIMALS, app_test, make_run, page, texts
 
 from w2v_core.run_folder import RunFolder
 
 STUDY = "20261121-130000-topic-study"
-
-
-@pytest.fixture()
-def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "runs"
-    monkeypatch.setenv("W2V_RUNS_DIR", str(root))
-    monkeypatch.setenv("W2V_WARM_UP", "0")
-    return root
 
 
 def make_study(root: Path, statuses=("finished", "finished", "finished")) -> list[str]:

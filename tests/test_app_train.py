@@ -13,14 +13,6 @@ from w2v_core import jobs, sources
 from w2v_core.run_folder import RunFolder, RunStatus
 
 
-@pytest.fixture()
-def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "runs"
-    monkeypatch.setenv("W2V_RUNS_DIR", str(root))
-    monkeypatch.setenv("W2V_WARM_UP", "0")
-    return root
-
-
 def open_train(run: str | None = None, data=None):
     at = app_test(timeout=120).run()
     if run:

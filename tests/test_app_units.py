@@ -14,13 +14,6 @@ from w2v_core.run_folder import RunFolder, RunState, RunStatus
 from w2v_ui import charts, compare_view, queries, runs, train_settings, training_view
 
 
-@pytest.fixture()
-def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "runs"
-    monkeypatch.setenv(runs.RUNS_DIR_ENV, str(root))
-    return root
-
-
 # ---- runs -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["", "..", "../etc", "a/b", "/abs", ".hidden", "a\\b", "x" * 200])
 def test_run_dir_refuses_names_that_are_not_a_plain_folder(runs_root: Path, name: str) -> None:

@@ -79,14 +79,6 @@ def test_cli_card_in_both_formats(tmp_path: Path) -> None:
 
 
 # ---- the page -------------------------------------------------------------------------------------
-@pytest.fixture()
-def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "runs"
-    monkeypatch.setenv("W2V_RUNS_DIR", str(root))
-    monkeypatch.setenv("W2V_WARM_UP", "0")
-    return root
-
-
 def open_card(run: str | None = None):
     at = app_test()
     if run:
