@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from app_support import app_test, page, texts
 
+from w2v_core import sources
+
 
 @pytest.fixture()
 def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -56,15 +58,55 @@ def test_a_missing_dataset_folder_gets_a_plain_error(at, tmp_path: Path) -> None
     assert at.error, "expected an error box saying the folder does not exist"
 
 
-def test_a_local_dataset_folder_loads(at, shared_data: Path) -> None:
+def test_a_local_dataset_folder_loads(
+    at, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = shared_data / "tweets_hate_speech_detection"
     if not folder.is_dir():
         pytest.skip(f"needs {folder}")
+    monkeypatch.setenv("W2V_LOCAL_DATA_DIRS", str(shared_data))  # the operator shares the folder
     at.segmented_control(key="data.kind").set_value("hub").run(timeout=120)
     at.text_input(key="data.hub_name").input(str(folder)).run(timeout=180)
     assert not at.exception, at.exception
     assert metrics(at)["Documents"] == "31,962"
     assert at.session_state["data_source"].text_column == "tweet"
+
+
+def _upload_someone_elses_file() -> sources.DataSpec:
+    """Another session's upload, stored where the app keeps uploads."""
+    return sources.store_upload("interview.txt", b"my private interview with a patient\n" * 5)
+
+
+@pytest.mark.parametrize("typed", ["folder", "digest", "~"])
+def test_typed_text_never_reaches_another_sessions_upload_or_the_home_folder(
+    at, typed: str
+) -> None:
+    upload = _upload_someone_elses_file()
+    value = {"folder": str(upload.file_path().parent), "digest": upload.key, "~": "~"}[typed]
+    at.segmented_control(key="data.kind").set_value("hub").run()
+    at.text_input(key="data.hub_name").input(value).run()
+    assert not at.exception, at.exception
+    shown = " ".join(texts(at.error) + [str(f.value) for f in at.dataframe])
+    assert "private interview" not in shown
+    assert at.session_state["data_source"].kind != "upload"
+    if typed == "digest":  # a digest is just a name: a Hub id, not found offline
+        assert "offline" in shown or "no dataset" in shown, shown
+    else:
+        assert "local folders are off" in shown and "W2V_LOCAL_DATA_DIRS" in shown, shown
+
+
+def test_an_allowed_folder_still_hides_the_upload_cache(
+    at, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    upload = _upload_someone_elses_file()
+    monkeypatch.setenv("W2V_LOCAL_DATA_DIRS", os.pathsep.join([str(tmp_path), "/"]))
+    at.segmented_control(key="data.kind").set_value("hub").run()
+    at.text_input(key="data.hub_name").input(str(upload.file_path().parent)).run()
+    assert not at.exception, at.exception
+    assert any("not inside the folders" in text for text in texts(at.error)), texts(at.error)
+    assert at.session_state["data_source"].kind != "upload"
 
 
 FRENCH = "Il était très tard quand nous sommes arrivés à la gare; le garçon a déjà mangé.\n" * 3

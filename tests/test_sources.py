@@ -197,7 +197,7 @@ def test_unknown_hub_id_online_says_it_does_not_exist(monkeypatch: pytest.Monkey
     def not_found(*args, **kwargs):
         raise DatasetNotFoundError("Dataset 'nobody-here/no-such-dataset' doesn't exist on the Hub")
 
-    monkeypatch.setattr(hub_module, "_check_path", lambda value: (value, False))
+    monkeypatch.setattr(hub_module, "_check_path", lambda value, folders=None: (value, False))
     monkeypatch.setattr(datasets, "load_dataset_builder", not_found)
     with pytest.raises(SourceError, match="There is no dataset 'nobody-here/no-such-dataset'"):
         load_hub("nobody-here/no-such-dataset")
@@ -223,6 +223,86 @@ def test_bad_dataset_paths(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(SourceError, match="empty|no data files|Could not read"):
         load_hub(str(tmp_path / "empty"))
+
+
+# ---- which local folders the app may read ------------------------------------------------------------
+def _letters_folder(parent: Path) -> Path:
+    folder = parent / "letters"
+    folder.mkdir(parents=True)
+    (folder / "a.txt").write_bytes(b"first line of a\nsecond line of a\n")
+    return folder
+
+
+def test_with_no_folders_allowed_a_path_is_refused_naming_the_variable(tmp_path: Path) -> None:
+    folder = _letters_folder(tmp_path)
+    for typed in (str(folder), "~", "~/", "./letters", "../x"):
+        with pytest.raises(SourceError, match="local folders are off.*W2V_LOCAL_DATA_DIRS"):
+            hub_schema(typed, local_folders=())
+    assert load_hub(str(folder)).n_rows == 2  # the command line (no restriction) still reads it
+
+
+def test_a_folder_inside_an_allowed_one_loads_by_its_resolved_path(tmp_path: Path) -> None:
+    folder = _letters_folder(tmp_path / "shared")
+    schema = hub_schema(str(folder / ".." / "letters"), local_folders=(tmp_path / "shared",))
+    assert schema.is_local and schema.dataset_id == str(folder.resolve())
+    assert load_hub(str(folder), local_folders=[str(tmp_path / "shared")]).n_rows == 2
+
+
+def test_dot_dot_symlinks_and_the_cache_cannot_escape_the_allowed_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    private = _letters_folder(tmp_path / "private")
+    (shared / "link").symlink_to(private, target_is_directory=True)
+    cache = shared / "cache"  # an operator who shares a folder that holds the uploads
+    monkeypatch.setenv("W2V_CACHE_DIR", str(cache))
+    upload = sources.store_upload("interview.txt", b"my private interview\n")
+    for typed in (
+        str(shared / ".." / "private" / "letters"),
+        str(shared / "link"),
+        str(upload.file_path().parent),
+        str(cache),
+        str(tmp_path),
+    ):
+        with pytest.raises(SourceError, match="not inside the folders.*W2V_LOCAL_DATA_DIRS"):
+            load_hub(typed, local_folders=(shared,))
+
+
+def test_a_hub_id_that_names_a_folder_here_is_not_read_from_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _letters_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)  # `datasets` would read ./letters for the id "letters"
+    with pytest.raises(SourceError, match="local folders are off"):
+        load_hub("letters", local_folders=())
+    with pytest.raises(SourceError, match="offline"):  # an id with no such folder goes to the Hub
+        load_hub("someone/letters", local_folders=())
+
+
+def test_the_allowed_folders_come_from_the_environment_separated_by_pathsep() -> None:
+    import os
+
+    value = os.pathsep.join(["/srv/corpora", " ", "/data/class"])
+    assert sources.local_folders_from_env({"W2V_LOCAL_DATA_DIRS": value}) == (
+        Path("/srv/corpora"),
+        Path("/data/class"),
+    )
+    assert sources.local_folders_from_env({}) == ()
+
+
+def test_load_spec_in_the_app_refuses_folders_files_and_upload_keys_outside(
+    tmp_path: Path,
+) -> None:
+    folder = _letters_folder(tmp_path)
+    with pytest.raises(SourceError, match="local folders are off"):
+        sources.load_spec(sources.DataSpec.from_path(folder), local_folders=())
+    with pytest.raises(SourceError, match="local folders are off"):
+        sources.load_spec(sources.DataSpec.from_path(folder / "a.txt"), local_folders=())
+    sneaky = sources.DataSpec("upload", "../../etc", "x", filename="passwd.txt")
+    with pytest.raises(SourceError, match="not the digest of an upload"):
+        sources.load_spec(sneaky, local_folders=())
+    assert sources.load_spec(sources.DataSpec.from_path(folder / "a.txt")).n_rows == 2  # CLI
 
 
 # ---- uploads ----------------------------------------------------------------------------------------

@@ -410,14 +410,24 @@ def data_source_controls(kind: str, current):
         )
 
     elif kind == "hub":
-        st.caption(
-            "A data set id from huggingface.co (for example `imdb`), or the path of a data set "
-            "folder on this server. This server may be offline; folders always work."
-        )
+        folders = datasets.local_folders()
+        if folders:
+            st.caption(
+                "A data set id from huggingface.co (for example `imdb`), or the path of a data set "
+                "folder inside one of the folders this server shares: "
+                + ", ".join(f"`{folder}`" for folder in folders)
+                + ". This server may be offline; folders always work."
+            )
+        else:
+            st.caption(
+                "A data set id from huggingface.co (for example `imdb`). Folders on this server "
+                f"are off unless the operator lists them in `{sources.LOCAL_DATA_DIRS_ENV}`."
+            )
         name = st.text_input(
             "Data set",
             key=state.DATA_HUB_NAME,
-            placeholder="tweets_hate_speech_detection  or  /data/my_dataset",
+            placeholder="tweets_hate_speech_detection"
+            + (f"  or  {folders[0]}/my_dataset" if folders else ""),
         )
         if name.strip():
             schema = widgets.run_or_stop(
@@ -443,9 +453,9 @@ def data_source_controls(kind: str, current):
             if not text_columns:
                 st.error("No column of this data set holds text, so word2vec has nothing to read.")
                 st.stop()
-            choice = sources.DataSpec(
+            choice = sources.DataSpec(  # the checked name: a Hub id or an allowed folder's path
                 "hub",
-                name.strip(),
+                schema.dataset_id,
                 name.strip(),
                 schema.suggested_text_column or text_columns[0],
                 (),

@@ -41,19 +41,33 @@ def default_choice() -> DataSpec:
 
 
 # ---- loading ----------------------------------------------------------------------------------------
+def local_folders() -> tuple[str, ...]:
+    """The folders the operator lets the app read (`W2V_LOCAL_DATA_DIRS`); none by default.
+
+    Every load and description in the app passes these, so a typed path elsewhere (the upload
+    cache, `~`) is refused; the command line passes none and reads any path.
+    """
+    return tuple(str(folder) for folder in sources.local_folders_from_env())
+
+
 @st.cache_resource(max_entries=12, show_spinner=False)
-def _load_rows(rows: DataSpec) -> sources.TextDataset:
-    return sources.load_spec(rows)
+def _load_rows(rows: DataSpec, allowed: tuple[str, ...]) -> sources.TextDataset:
+    return sources.load_spec(rows, local_folders=allowed)
 
 
 def load(spec: DataSpec) -> sources.TextDataset:
     """The rows of `spec` (shared by every session), with its text and metadata columns selected."""
-    return sources.with_spec_columns(_load_rows(spec.rows_only()), spec)
+    return sources.with_spec_columns(_load_rows(spec.rows_only(), local_folders()), spec)
+
+
+def hub_schema(dataset_id: str, config: str | None = None) -> sources.HubSchema:
+    """A Hub data set's (or an allowed folder's) description; `dataset_id` is the checked name."""
+    return _hub_schema(dataset_id, config, local_folders())
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def hub_schema(dataset_id: str, config: str | None = None) -> sources.HubSchema:
-    return sources.hub_schema(dataset_id, config)
+def _hub_schema(dataset_id: str, config: str | None, allowed: tuple[str, ...]) -> sources.HubSchema:
+    return sources.hub_schema(dataset_id, config, local_folders=allowed)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -41,7 +41,15 @@ from w2v_core.sources.dataset import (
     TextDataset,
     encoding_label,
 )
-from w2v_core.sources.hub import HubSchema, hub_schema, is_local_dataset, load_hub
+from w2v_core.sources.hub import (
+    LOCAL_DATA_DIRS_ENV,
+    HubSchema,
+    check_dataset_name,
+    hub_schema,
+    is_local_dataset,
+    load_hub,
+    local_folders_from_env,
+)
 from w2v_core.sources.spec import (
     DATA_KINDS,
     DataKind,
@@ -64,6 +72,7 @@ from w2v_core.sources.upload import (
 __all__ = [
     "DATA_KINDS",
     "ENCODING_CHOICES",
+    "LOCAL_DATA_DIRS_ENV",
     "MAX_UNZIPPED_MB",
     "MAX_UPLOAD_MB",
     "UPLOAD_SUFFIXES",
@@ -75,6 +84,7 @@ __all__ = [
     "HubSchema",
     "SourceError",
     "TextDataset",
+    "check_dataset_name",
     "decode_bytes",
     "download_nltk_corpus",
     "encoding_label",
@@ -88,6 +98,7 @@ __all__ = [
     "load_file",
     "load_hub",
     "load_spec",
+    "local_folders_from_env",
     "nltk_search_path",
     "read_upload",
     "store_upload",

@@ -3,7 +3,9 @@
 Owns: reading a dataset's schema (configs, splits, columns with types) so a person can pick the text
 and label columns, loading one split (prepared as memory-mapped Arrow by `datasets`; or, with
 `max_rows`, streamed so only the first rows are fetched), decoding bad bytes, and turning the Hub's
-failures (offline, unknown id, gated, missing split) into plain `SourceError`s that name alternatives.
+failures (offline, unknown id, gated, missing split) into plain `SourceError`s that name alternatives,
+and which local folders may be read: any (the command line, `local_folders=None`) or only those inside
+the folders the operator listed (the app passes `local_folders_from_env()`: `W2V_LOCAL_DATA_DIRS`).
 Leaves out: cleaning the text (`w2v_core.preprocess`).
 """
 
@@ -13,7 +15,7 @@ import dataclasses
 import os
 import re
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from w2v_core.sources.dataset import (
     guess_text_column,
 )
 
+LOCAL_DATA_DIRS_ENV = "W2V_LOCAL_DATA_DIRS"  # folders the app may read data sets from (os.pathsep)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _ALTERNATIVES = (
     "Alternatives: pick a built-in corpus, upload a file (.txt, .csv, .jsonl, .parquet or a .zip of "
@@ -39,13 +42,19 @@ _ALTERNATIVES = (
 class HubSchema:
     """What a person needs to choose config, split and columns before loading."""
 
-    dataset_id: str  # as given (Hub id or folder path)
+    dataset_id: str  # the Hub id, or the folder's path as checked
     is_local: bool  # a folder on this computer rather than the Hub
     configs: tuple[str, ...]  # available configurations ("default" when there is one)
     config: str | None  # the configuration described below
     splits: dict[str, int | None]  # split name -> number of rows when known
     columns: tuple[ColumnInfo, ...]
     suggested_text_column: str | None
+
+
+def local_folders_from_env(environ: Mapping[str, str] = os.environ) -> tuple[Path, ...]:
+    """The folders the operator lets the app read data sets from (none unless listed)."""
+    raw = environ.get(LOCAL_DATA_DIRS_ENV, "")
+    return tuple(Path(part.strip()) for part in raw.split(os.pathsep) if part.strip())
 
 
 def is_local_dataset(dataset_id_or_folder: str) -> bool:
@@ -58,13 +67,19 @@ def is_local_dataset(dataset_id_or_folder: str) -> bool:
     )
 
 
-def hub_schema(dataset_id_or_folder: str, config: str | None = None) -> HubSchema:
+def hub_schema(
+    dataset_id_or_folder: str,
+    config: str | None = None,
+    local_folders: Sequence[str | Path] | None = None,
+) -> HubSchema:
     """Configs, splits and columns (with types) of a Hub dataset or local dataset folder.
 
     Reads metadata only where the source allows (for a local folder of CSV/JSON files, the first
     rows). `config=None` describes the first configuration when there are several.
+    `local_folders`: see `check_dataset_name`. `dataset_id` of the result is the Hub id, or the
+    folder's resolved path.
     """
-    path, local = _check_path(dataset_id_or_folder)
+    path, local = _check_path(dataset_id_or_folder, local_folders)
     import datasets
 
     with _friendly_errors(path, local):
@@ -91,7 +106,7 @@ def hub_schema(dataset_id_or_folder: str, config: str | None = None) -> HubSchem
                 features = datasets.Dataset.from_list(list(streamed.take(20))).features
     columns = tuple(columns_of(features))
     return HubSchema(
-        dataset_id=dataset_id_or_folder,
+        dataset_id=path,
         is_local=local,
         configs=configs,
         config=chosen if chosen is not None else (configs[0] if configs else None),
@@ -109,6 +124,7 @@ def load_hub(
     label_columns: Sequence[str] = (),
     encoding_errors: str = "replace",
     max_rows: int | None = None,
+    local_folders: Sequence[str | Path] | None = None,
 ) -> TextDataset:
     """Load one split of a Hub dataset (or local dataset folder) as a `TextDataset`.
 
@@ -128,8 +144,11 @@ def load_hub(
     max_rows : int, optional
         Stream only the first `max_rows` rows of the split (large Hub datasets: nothing else is
         downloaded; a slice in `split` is then ignored).
+    local_folders : sequence of paths, optional
+        None: any folder on this computer (the command line); else only folders inside these (the
+        app), see `check_dataset_name`.
     """
-    path, local = _check_path(dataset_id_or_folder)
+    path, local = _check_path(dataset_id_or_folder, local_folders)
     import datasets
 
     with _friendly_errors(path, local):
@@ -209,13 +228,31 @@ def _count_replacements(dataset: TextDataset) -> int:
     return total
 
 
-def _check_path(dataset_id_or_folder: str) -> tuple[str, bool]:
+def check_dataset_name(
+    dataset_id_or_folder: str, local_folders: Sequence[str | Path] | None = None
+) -> tuple[str, bool]:
+    """(Hub id or folder path, is it a local folder) for what a person typed; `SourceError` if unusable.
+
+    `local_folders=None` (the command line): any file or folder on this computer. A sequence (the
+    app): a folder only when its resolved path (`..` and symlinks followed) lies inside one of these
+    folders and outside this program's cache (uploads, preprocessed corpora); `~` is not expanded,
+    and an empty sequence turns local folders off. Anything else must be a Hub id.
+    """
+    return _check_path(dataset_id_or_folder, local_folders)
+
+
+def _check_path(
+    dataset_id_or_folder: str, local_folders: Sequence[str | Path] | None = None
+) -> tuple[str, bool]:
     value = (dataset_id_or_folder or "").strip()
     if not value:
         raise SourceError(
             "Give a Hugging Face dataset id (such as 'tweets_hate_speech_detection') or a folder."
         )
-    if is_local_dataset(value):
+    if local_folders is not None:
+        if is_local_dataset(value):  # `datasets` would read a folder of that name, even for an id
+            return _allowed_folder(value, local_folders), True
+    elif is_local_dataset(value):
         path = Path(value).expanduser()
         if not path.exists():
             raise SourceError(f"The folder '{value}' does not exist on this computer.")
@@ -228,6 +265,32 @@ def _check_path(dataset_id_or_folder: str) -> tuple[str, bool]:
     if not _hub_offline_mode() and not _hub_reachable():
         raise SourceError(_offline_message(value))
     return value, False
+
+
+def _allowed_folder(value: str, local_folders: Sequence[str | Path]) -> str:
+    """`value` resolved, when it is a folder inside one of `local_folders` (else `SourceError`)."""
+    from w2v_core.preprocess.cache import default_cache_dir
+
+    roots = [Path(folder).resolve() for folder in local_folders]
+    if not roots:
+        raise SourceError(
+            f"'{value}' looks like a folder on the server, and local folders are off: this server "
+            "reads Hugging Face data set ids only (such as 'imdb' or 'owner/name'). The operator "
+            f"can allow folders by listing them in the environment variable {LOCAL_DATA_DIRS_ENV}."
+        )
+    resolved = Path(value).resolve()  # no expanduser: '~' is a name like any other here
+    cache = default_cache_dir().expanduser().resolve()
+    inside = any(resolved.is_relative_to(root) for root in roots)
+    if not inside or resolved.is_relative_to(cache):
+        listed = ", ".join(str(root) for root in roots)
+        raise SourceError(
+            f"'{value}' is not inside the folders this server may read data sets from ({listed}; "
+            f"set by the operator in {LOCAL_DATA_DIRS_ENV}). Give a folder inside one of them, or "
+            "a Hugging Face data set id."
+        )
+    if not resolved.is_dir():
+        raise SourceError(f"There is no data set folder '{value}' on this server.")
+    return str(resolved)
 
 
 def _hub_offline_mode() -> bool:

@@ -15,6 +15,8 @@ any format an upload may have).
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +25,7 @@ from w2v_core.errors import SourceError
 from w2v_core.sources.dataset import TextDataset
 from w2v_core.sources.upload import UPLOAD_SUFFIXES, TxtMode, load_file
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")  # an upload's key: never a path
 DataKind = Literal["builtin", "hub", "upload", "file"]
 DATA_KINDS: tuple[str, ...] = ("builtin", "hub", "upload", "file")
 
@@ -162,12 +165,15 @@ def store_upload(
 
 
 # ---- loading ----------------------------------------------------------------------------------------
-def load_spec(spec: DataSpec) -> TextDataset:
+def load_spec(spec: DataSpec, local_folders: Sequence[str | Path] | None = None) -> TextDataset:
     """The rows of `spec` with its text and metadata columns chosen; `dataset.spec` is `spec`.
 
+    `local_folders`: None reads any folder or file on this computer (the command line); the app
+    passes the folders the operator allows (`hub.local_folders_from_env()`), so a "hub" or "file"
+    spec outside them is refused (see `hub.check_dataset_name`). Uploads are read by digest only.
     Raises `SourceError` saying which file or data set is missing or unreadable.
     """
-    return with_spec_columns(_load_rows(spec), spec)
+    return with_spec_columns(_load_rows(spec, local_folders), spec)
 
 
 def with_spec_columns(dataset: TextDataset, spec: DataSpec) -> TextDataset:
@@ -181,9 +187,9 @@ def with_spec_columns(dataset: TextDataset, spec: DataSpec) -> TextDataset:
     return chosen
 
 
-def _load_rows(spec: DataSpec) -> TextDataset:
+def _load_rows(spec: DataSpec, local_folders: Sequence[str | Path] | None = None) -> TextDataset:
     from w2v_core.sources.builtin import load_builtin
-    from w2v_core.sources.hub import load_hub
+    from w2v_core.sources.hub import check_dataset_name, load_hub
 
     if spec.kind == "builtin":
         return load_builtin(spec.key)
@@ -194,7 +200,12 @@ def _load_rows(spec: DataSpec) -> TextDataset:
             split=spec.split,
             text_column=spec.text_column,
             max_rows=spec.max_rows,
+            local_folders=local_folders,
         )
+    if spec.kind == "upload" and not _SHA256.match(spec.key):
+        raise SourceError(f"'{spec.key}' is not the digest of an upload.")
+    if spec.kind == "file" and local_folders is not None:
+        check_dataset_name(str(Path(spec.key).parent), local_folders)  # its folder must be allowed
     path = spec.file_path()
     assert path is not None
     if not path.is_file():
