@@ -398,6 +398,38 @@ def test_zip_without_text_files_says_what_it_holds() -> None:
         read_upload("broken.zip", b"PK\x03\x04 this is not really a zip")
 
 
+def _zip_whose_header_understates(real_mb: int, claimed: int) -> bytes:
+    """A zip of one .txt member of `real_mb` MB whose headers claim `claimed` bytes."""
+    import struct
+
+    buffer = io.BytesIO()
+    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED)
+    with archive, archive.open("bomb.txt", "w") as member:
+        for _ in range(real_mb):
+            member.write(b"word " * 200_000)  # 1 MB, compresses to a kilobyte or so
+    data = bytearray(buffer.getvalue())
+    assert data[:4] == b"PK\x03\x04" and not data[6] & 0x08  # sizes in the local header
+    struct.pack_into("<I", data, 22, claimed)  # local header: uncompressed size
+    central = data.index(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, claimed)  # central directory: uncompressed size
+    return bytes(data)
+
+
+def test_zip_whose_header_lies_about_its_size_is_read_in_bounded_memory() -> None:
+    import tracemalloc
+
+    archive = _zip_whose_header_understates(real_mb=100, claimed=1000)
+    assert len(archive) < 2_000_000  # small on the wire, 100 MB unpacked
+    tracemalloc.start()
+    try:
+        with pytest.raises(SourceError, match="cannot be unpacked"):  # the size check fails
+            read_upload("bomb.zip", archive)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB while reading a lying zip"
+
+
 def test_zip_skips_binary_files_named_txt() -> None:
     archive = _zip({"good.txt": b"real words here\n", "bad.txt": b"\x89PNG\r\n\x1a\n\x00\x00"})
     data = read_upload("mixed.zip", archive)

@@ -465,13 +465,21 @@ def _read_zip(
                 f"{MAX_UNZIPPED_MB} MB. Upload fewer files at a time."
             )
         tables, invalid, encodings, refused = [], 0, set(), []
+        budget = MAX_UNZIPPED_MB * MEGABYTE  # what is left of the limit, counted as bytes arrive
         for member in texts:
             try:
-                raw = archive.read(member)
+                raw = _read_member(archive, member, budget)
             except (RuntimeError, zipfile.BadZipFile, NotImplementedError) as error:  # encrypted...
                 raise SourceError(
                     f"'{member.filename}' in '{filename}' cannot be unpacked: {error}"
                 ) from None
+            if raw is None:  # its header understated its size
+                raise SourceError(
+                    f"'{filename}' unpacks to more than {MAX_UNZIPPED_MB} MB of text (more than "
+                    f"its header says); the limit is {MAX_UNZIPPED_MB} MB. Upload fewer files at "
+                    "a time."
+                )
+            budget -= len(raw)
             if not raw.strip():
                 continue
             try:
@@ -492,6 +500,26 @@ def _read_zip(
         raise SourceError(f"The .txt files in '{filename}' hold no text.")
     report = EncodingReport(" + ".join(sorted(encodings)), invalid, detected=encoding is None)
     return pa.concat_tables(tables, promote_options="default"), report
+
+
+_ZIP_CHUNK = _MB  # unzipped bytes per read: what one read may hold in memory beyond the text
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: int) -> bytes | None:
+    """The member's bytes, read in chunks; None once they pass `budget` bytes.
+
+    A header can understate a member's size, and `ZipFile.read` inflates the whole member in one
+    step before anything is checked (a few kilobytes can inflate to gigabytes): reading chunk by
+    chunk keeps memory within the limit however the header lies.
+    """
+    chunks, size = [], 0
+    with archive.open(member) as handle:
+        while chunk := handle.read(_ZIP_CHUNK):
+            size += len(chunk)
+            if size > budget:
+                return None
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _arrow_message(error: Exception) -> str:
