@@ -53,19 +53,33 @@ table = {  # the long settings text last, so the short columns stay in view
     "Words": [s.vocab_size for s in summaries],
     "Settings": [s.settings for s in summaries],
 }
+
+
+def open_clicked_row() -> None:
+    """A click on a row opens the run that row showed to the person, when they clicked it.
+
+    The rows are newest first, so a run started meanwhile (by anyone) shifts them: the row number is
+    read against the names as drawn, and only the click itself changes this tab's run.
+    """
+    rows = st.session_state[state.HOME_RUNS_TABLE].selection.rows
+    shown = state.get(state.HOME_RUNS_SHOWN) or []
+    if rows and rows[0] < len(shown) and runs.run_dir(shown[rows[0]]) is not None:
+        state.set_current_run(shown[rows[0]])
+
+
 st.caption("Click a row to open that run.")
 event = st.dataframe(
     table,
     hide_index=True,
-    on_select="rerun",
+    on_select=open_clicked_row,  # once per click, not on every rerun while a row stays selected
     selection_mode="single-row",
     key=state.HOME_RUNS_TABLE,
     column_config={"Words": st.column_config.NumberColumn("Vocabulary", format="%d")},
 )
+state.put(state.HOME_RUNS_SHOWN, [s.name for s in summaries])  # what a row number means
 rows = event.selection.rows if event else []
-if rows:
-    chosen = summaries[rows[0]]
-    state.set_current_run(chosen.name)
+chosen = next((s for s in summaries if s.name == state.current_run()), None) if rows else None
+if chosen is not None:
     st.markdown(
         f"**{widgets.escape_markdown(chosen.title)}** {widgets.status_badge(chosen.status)}"
     )

@@ -25,6 +25,7 @@ RUN_FROM_URL = "run_from_url"  # the last ?run= value applied, so a later pick i
 
 # ---- widget keys: Home ---------------------------------------------------------------------------
 HOME_RUNS_TABLE = "home.runs_table"
+HOME_RUNS_SHOWN = "home.runs_shown"  # run names in the table's rows as last drawn
 
 # ---- widget keys: Data ---------------------------------------------------------------------------
 DATA_KIND = "data.kind"
@@ -66,6 +67,7 @@ TRAIN_SETTINGS_FOR = "train.settings_for"  # (data fingerprint) the defaults wer
 
 # ---- widget keys: explore pages (shared pickers) --------------------------------------------------
 PICK_RUN = "explore.run"
+PICK_RUN_SHOWN = "explore.run_shown"  # the run the picker showed: a pick must differ
 PICK_EPOCH = "explore.epoch"
 PICK_KIND = "explore.kind"
 

@@ -105,15 +105,18 @@ def sidebar_status() -> None:
         st.caption("Working with")
         data_text = datasets.short_label(choice) if choice else "no data set chosen yet"
         st.markdown(f"**Data:** {escape_markdown(data_text)}")
-        name = state.current_run()
+        name, heading = state.current_run(), "Run"
         picked = state.get(state.PICK_RUN)
         if name is None and picked and runs.run_dir(picked) is not None:
-            name = picked  # a fresh tab exploring a run it did not start: show that run
+            # a tab exploring a run it did not choose (the pickers' default): say so, without
+            # calling it this tab's run, which is what the Train page and its Stop act on
+            name, heading = picked, "Exploring"
         if name:
             try:
                 summary = jobs.summarize(runs.run_folder(name))
                 st.markdown(
-                    f"**Run:** {escape_markdown(summary.title)} {status_badge(summary.status)}"
+                    f"**{heading}:** {escape_markdown(summary.title)} "
+                    f"{status_badge(summary.status)}"
                 )
             except W2VError:
                 st.markdown("**Run:** none yet")
@@ -153,14 +156,24 @@ def run_title(summary: runs.RunSummary) -> str:
 
 
 def _run_picked() -> None:
-    state.set_current_run(st.session_state[state.PICK_RUN])
+    """The person chose a run in the picker: it becomes this tab's current run.
+
+    Only a real choice counts: a run folder other than the one the picker showed. A change event
+    carrying the value the app put there itself (its default, the newest run, maybe someone else's)
+    or a stale label of a run whose status changed meanwhile must never switch this tab's run.
+    """
+    picked = st.session_state.get(state.PICK_RUN)
+    if picked != state.get(state.PICK_RUN_SHOWN) and runs.run_dir(picked) is not None:
+        state.set_current_run(picked)
 
 
 def run_picker(where=st) -> str | None:
     """Choose a run with saved vectors; defaults to the current run. None when there is none.
 
-    Only a choice made here changes the current run: a run still waiting for its first epoch stays
-    current (the Train page keeps showing it) while another run is shown here meanwhile.
+    Only a choice made here changes the current run. Without one, the picker shows the run shown
+    before or else the newest run with vectors (often another person's): that run is explored, but
+    it does not become the current run, the `?run=` link or what the Train page's Stop acts on. A
+    run still waiting for its first epoch stays current while another run is shown here meanwhile.
     """
     available = runs.explorable_runs()
     if not available:
@@ -169,9 +182,9 @@ def run_picker(where=st) -> str | None:
     titles = {s.name: run_title(s) for s in available}
     current = state.current_run()
     shown = state.get(state.PICK_RUN)
-    state.put(
-        state.PICK_RUN, current if current in names else shown if shown in names else names[0]
-    )
+    shown = current if current in names else shown if shown in names else names[0]
+    state.put(state.PICK_RUN, shown)
+    state.put(state.PICK_RUN_SHOWN, shown)
     chosen = where.selectbox(
         "Run",
         names,
