@@ -305,6 +305,38 @@ def test_load_spec_in_the_app_refuses_folders_files_and_upload_keys_outside(
     assert sources.load_spec(sources.DataSpec.from_path(folder / "a.txt")).n_rows == 2  # CLI
 
 
+def test_old_uploads_that_no_run_names_are_deleted(tmp_path: Path) -> None:
+    import os
+    import time
+
+    day = 24 * 3600
+    now = time.time()
+    runs = tmp_path / "runs"
+
+    def upload(text: bytes, age: float) -> Path:
+        path = sources.store_upload("notes.txt", text).file_path()
+        os.utime(path, (now - age, now - age))
+        return path.parent
+
+    forgotten = upload(b"nobody needs this any more\n", 2 * day)
+    in_a_run = upload(b"a run was trained on this\n", 2 * day)
+    in_a_study = upload(b"a study was run on this\n", 2 * day)
+    recent = upload(b"someone is working with this today\n", 3600)
+    (runs / "my-run").mkdir(parents=True)
+    (runs / "my-run" / "run.json").write_text(json.dumps({"data": {"key": in_a_run.name}}))
+    (runs / "studies" / "s1").mkdir(parents=True)
+    (runs / "studies" / "s1" / "study.json").write_text(json.dumps({"x": in_a_study.name}))
+    other = sources.uploads_dir() / "not-an-upload"
+    other.mkdir()
+    os.utime(other, (now - 9 * day, now - 9 * day))
+
+    assert sources.prune_uploads([runs], now=now) == [forgotten.name]
+    assert not forgotten.exists()
+    assert in_a_run.is_dir() and in_a_study.is_dir() and recent.is_dir() and other.is_dir()
+    upload(b"a run was trained on this\n", 0)  # uploading again makes it young again
+    assert sources.prune_uploads([], now=now) == [in_a_study.name]
+
+
 # ---- uploads ----------------------------------------------------------------------------------------
 def test_txt_lines_are_documents_and_blank_lines_are_skipped() -> None:
     data = read_upload("notes.txt", b"first line here\r\n\r\n  \nsecond line\nthird")

@@ -379,7 +379,7 @@ def data_source_controls(kind: str, current):
     Errors reading a Hub description or saving an upload are shown and stop the page.
     """
     from w2v_core import sources
-    from w2v_ui import datasets, widgets
+    from w2v_ui import datasets, runs, widgets
 
     choice = None
     if kind == "builtin":
@@ -484,6 +484,7 @@ def data_source_controls(kind: str, current):
                 )
             if not upload.name.lower().endswith(".parquet"):  # Parquet stores Unicode text
                 encoding = _encoding_picker(options[1])
+            datasets.forget_old_uploads(str(runs.runs_root()))
             choice = widgets.run_or_stop(
                 "saving the upload",
                 sources.store_upload,

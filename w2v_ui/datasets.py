@@ -60,6 +60,15 @@ def load(spec: DataSpec) -> sources.TextDataset:
     return sources.with_spec_columns(_load_rows(spec.rows_only(), local_folders()), spec)
 
 
+@st.cache_resource(ttl=3600, show_spinner=False)
+def forget_old_uploads(runs_root: str) -> list[str]:
+    """Delete uploads that no run names and nobody uploaded for a day; at most hourly per process.
+
+    Called when someone uploads (the first upload after a server start prunes too).
+    """
+    return sources.prune_uploads([runs_root])
+
+
 def hub_schema(dataset_id: str, config: str | None = None) -> sources.HubSchema:
     """A Hub data set's (or an allowed folder's) description; `dataset_id` is the checked name."""
     return _hub_schema(dataset_id, config, local_folders())

@@ -15,7 +15,10 @@ any format an upload may have).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -160,8 +163,55 @@ def store_upload(
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(target, data)
+    else:
+        os.utime(target)  # uploaded again: young again (see `prune_uploads`)
     name = Path(filename).name
     return DataSpec("upload", digest, name, filename=name, txt_mode=txt_mode, encoding=encoding)
+
+
+UPLOAD_MAX_AGE_SECONDS = 24 * 3600  # an upload no run names is deleted after a day untouched
+
+
+def prune_uploads(
+    referencing_folders: Sequence[str | Path],
+    max_age_seconds: float = UPLOAD_MAX_AGE_SECONDS,
+    now: float | None = None,
+) -> list[str]:
+    """Delete stored uploads that nothing needs; returns the digests removed.
+
+    An upload is kept while it is younger than `max_age_seconds` (uploaded, or uploaded again, in
+    that time: a session working with it) or while any `run.json` / `study.json` under
+    `referencing_folders` (the runs root) names its digest, so runs can still show their text and be
+    re-run. Only folders named by a SHA-256 are ever touched.
+    """
+    root = uploads_dir()
+    if not root.is_dir():
+        return []
+    now = time.time() if now is None else now
+    old = {}
+    for folder in root.iterdir():
+        if not (folder.is_dir() and _SHA256.match(folder.name)):
+            continue
+        try:
+            newest = max((f.stat().st_mtime for f in folder.iterdir()), default=0.0)
+        except OSError:  # being written or removed right now
+            continue
+        if now - newest > max_age_seconds:
+            old[folder.name] = folder
+    if not old:
+        return []
+    for base in referencing_folders:
+        for name in ("run.json", "study.json"):
+            for record in Path(base).rglob(name):
+                try:
+                    text = record.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                for digest in [d for d in old if d in text]:
+                    del old[digest]
+    for folder in old.values():
+        shutil.rmtree(folder, ignore_errors=True)
+    return sorted(old)
 
 
 # ---- loading ----------------------------------------------------------------------------------------
