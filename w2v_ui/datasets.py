@@ -50,7 +50,15 @@ def local_folders() -> tuple[str, ...]:
     return tuple(str(folder) for folder in sources.local_folders_from_env())
 
 
-@st.cache_resource(max_entries=12, show_spinner=False)
+# The memory budget of loaded rows. Built-in and Hub data are memory-mapped Arrow files (cheap), but
+# an upload is parsed into memory: up to several times its size (a 200 MB upload, about 1 GB). Four
+# such tables at most, each dropped after an hour unused, bounds what this cache holds; a class that
+# shares one corpus keeps it, and a dropped upload is read again from disk in seconds.
+ROWS_CACHE_ENTRIES = 4
+ROWS_CACHE_TTL_SECONDS = 3600
+
+
+@st.cache_resource(max_entries=ROWS_CACHE_ENTRIES, ttl=ROWS_CACHE_TTL_SECONDS, show_spinner=False)
 def _load_rows(rows: DataSpec, allowed: tuple[str, ...]) -> sources.TextDataset:
     return sources.load_spec(rows, local_folders=allowed)
 
