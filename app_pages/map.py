@@ -63,7 +63,7 @@ with canvas:
                 if word in emb
                 else "is not in the vocabulary"
             )
-            st.caption(f"'{word}' {where}.")
+            st.caption(f"'{widgets.shown_word(word)}' {where}.")
 
     selected = [p.get("customdata") for p in (event.selection.points if event else [])]
     selected = [

@@ -32,7 +32,7 @@ with tab_neighbours:
         columns = st.columns(len(examples))
         for column, example in zip(columns, examples, strict=False):
             column.button(
-                example,
+                widgets.escape_markdown(example),  # labels are Markdown: corpus words are not
                 key=state.scoped(state.NB_WORD, "example", example),
                 on_click=state.put,
                 args=(state.NB_WORD, example),
@@ -75,9 +75,8 @@ with tab_similarity:
         with widgets.friendly_errors("comparing the words"):
             try:
                 value = emb.similarity(first.strip(), second.strip())
-                st.metric(
-                    f"Cosine similarity of '{first.strip()}' and '{second.strip()}'", f"{value:.3f}"
-                )
+                shown = [widgets.escape_markdown(w.strip()) for w in (first, second)]
+                st.metric(f"Cosine similarity of '{shown[0]}' and '{shown[1]}'", f"{value:.3f}")
                 st.caption(queries.similarity_words(value))
             except UnknownWordError as error:
                 widgets.unknown_word(

@@ -78,7 +78,10 @@ bootstrap = st.checkbox(
     "neighbours depend on which texts happen to be in the corpus, not only on the seed.",
 )
 title = st.text_input(
-    "Study name (optional)", key=state.STAB_TITLE, placeholder=f"Stability on {choice.label}"
+    "Study name (optional)",
+    key=state.STAB_TITLE,
+    placeholder=f"Stability on {choice.label}",
+    max_chars=train_settings.RUN_NAME_MAX_CHARS,
 )
 if st.button("Start the study", type="primary", key=state.STAB_START, icon=":material/play_arrow:"):
     data = {**result.data_description(), "label": choice.label}

@@ -79,6 +79,7 @@ with st.expander("Settings" if name is None else "Settings for a new run", expan
     run_title = st.text_input(
         "Run name (optional)",
         key=state.TRAIN_NAME,
+        max_chars=train_settings.RUN_NAME_MAX_CHARS,
         placeholder=f"{train_settings.PRESETS[preset].label} on {choice.label}",
     )
     if st.button(

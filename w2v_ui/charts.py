@@ -181,8 +181,12 @@ def evaluation_chart(
         yaxis2={"title": "loss", "overlaying": "y", "side": "right", "showgrid": False},
     )
     fig.update_xaxes(title="epochs of training", rangemode="tozero")
-    fig.update_yaxes(
-        title="score (Spearman, or share of analogies right)", zeroline=True, zerolinecolor="#ccc"
+    fig.update_layout(  # the left axis only: update_yaxes would retitle the loss axis too
+        yaxis={
+            "title": "score (Spearman, or share of analogies right)",
+            "zeroline": True,
+            "zerolinecolor": "#ccc",
+        }
     )
     return fig
 

@@ -49,7 +49,7 @@ def _missing_job(run_name: str, kind: str, missing: tuple):
 def _own_test_job(run_name: str, epoch, kind: str, test: evaluation.UserTest, digest: str):
     stamp = runs.run_folder(run_name).checkpoint_stamp(epoch)
     return _jobs().get(
-        ("own", run_name, epoch, kind, stamp, test.kind, digest),
+        ("own", run_name, epoch, kind, stamp, test.kind, test.name, digest),  # messages name it
         lambda report: evaluation.evaluate_user_test(
             loaders.embeddings(run_name, epoch, kind), test
         ),

@@ -19,6 +19,8 @@ from w2v_core.corpus import SMALL_CORPUS_TOKENS, TINY_CORPUS_TOKENS
 TINY_CORPUS = TINY_CORPUS_TOKENS
 SMALL_CORPUS = SMALL_CORPUS_TOKENS
 
+RUN_NAME_MAX_CHARS = 120  # a name is a title for lists and headings, not a place for notes
+
 
 @dataclass(frozen=True)
 class Preset:

@@ -132,6 +132,17 @@ def escape_markdown(text: str) -> str:
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
 
 
+SHOWN_WORD_CHARS = 60
+
+
+def shown_word(word: str) -> str:
+    """A typed word for a message, escaped; a very long one cut to its start and its length."""
+    word = str(word)
+    if len(word) > SHOWN_WORD_CHARS:
+        return f"{escape_markdown(word[:SHOWN_WORD_CHARS])}… ({len(word):,} characters)"
+    return escape_markdown(word)
+
+
 # ---- explore pages: which run, which epoch, which vectors ------------------------------------------
 KIND_LABELS = {
     "input": "input (centre words)",
@@ -306,7 +317,7 @@ def unknown_word(error, key: str, in_list: bool = False) -> None:
     With `in_list`, the box holds several words and a suggestion replaces only the unknown one.
     """
     st.warning(
-        f"'{escape_markdown(error.word)}' is not in this run's vocabulary.", icon=":material/help:"
+        f"'{shown_word(error.word)}' is not in this run's vocabulary.", icon=":material/help:"
     )
     if error.suggestions:
         st.caption("Did you mean:")
