@@ -104,4 +104,4 @@ if chosen is not None:
         query_params={"run": chosen.name},
     )
     if chosen.error:
-        st.error(chosen.error)
+        st.error(widgets.escape_markdown(chosen.error))

@@ -8,6 +8,7 @@ in epoch 1 (so neighbour lists change between epochs, as in real training).
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 import time
@@ -163,3 +164,9 @@ def page(name: str) -> str:
 
 def texts(elements) -> list[str]:
     return [str(e.value) for e in elements]
+
+
+def read(elements) -> list[str]:
+    """What a reader sees of each element's Markdown: backslash escapes shown as their character
+    (user text is escaped before it is shown, so "1.5" is sent as "1\\.5")."""
+    return [re.sub(r"\\(.)", r"\1", text) for text in texts(elements)]

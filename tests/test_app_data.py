@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_support import app_test, page, texts
+from app_support import app_test, page, read, texts
 
 from w2v_core import sources
 
@@ -86,7 +86,7 @@ def test_typed_text_never_reaches_another_sessions_upload_or_the_home_folder(
     at.segmented_control(key="data.kind").set_value("hub").run()
     at.text_input(key="data.hub_name").input(value).run()
     assert not at.exception, at.exception
-    shown = " ".join(texts(at.error) + [str(f.value) for f in at.dataframe])
+    shown = " ".join(read(at.error) + [str(f.value) for f in at.dataframe])
     assert "private interview" not in shown
     assert at.session_state["data_source"].kind != "upload"
     if typed == "digest":  # a digest is just a name: a Hub id, not found offline
@@ -105,7 +105,7 @@ def test_an_allowed_folder_still_hides_the_upload_cache(
     at.segmented_control(key="data.kind").set_value("hub").run()
     at.text_input(key="data.hub_name").input(str(upload.file_path().parent)).run()
     assert not at.exception, at.exception
-    assert any("not inside the folders" in text for text in texts(at.error)), texts(at.error)
+    assert any("not inside the folders" in text for text in read(at.error)), read(at.error)
     assert at.session_state["data_source"].kind != "upload"
 
 

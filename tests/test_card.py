@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from app_support import app_test, cli, make_run, page, texts
+from app_support import app_test, cli, make_run, page, read, texts
 
 from w2v_core.card import methods_card, plan_rerun, preprocessing_steps, run_card
 from w2v_core.config import TrainConfig
@@ -102,7 +102,7 @@ def test_rerun_from_the_card_of_a_run_without_its_data_says_why(runs_root: Path)
     make_run(runs_root)
     at = open_card()
     at.button(key="card.rerun_button").click().run()
-    assert any("does not say where its data came from" in t for t in texts(at.error))
+    assert any("does not say where its data came from" in t for t in read(at.error))
 
 
 def test_rerun_from_the_card_starts_a_new_run(runs_root: Path) -> None:
@@ -194,5 +194,5 @@ def test_the_card_page_shows_a_study_and_its_rerun_says_why_it_cannot(runs_root:
     assert "mean Jaccard@10" in at.code[0].value
     at.button(key="card.rerun_button").click().run()
     assert any(
-        "cannot be re-run" in t for t in texts(at.error)
+        "cannot be re-run" in t for t in read(at.error)
     )  # this hand-made study names no data

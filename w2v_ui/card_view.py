@@ -91,7 +91,10 @@ def continue_rerun() -> None:
         )
     except W2VError as error:
         cancel_rerun()
-        st.error(f"Cannot re-run this run: {error}", icon=":material/error:")
+        st.error(
+            f"Cannot re-run this run: {widgets.escape_markdown(str(error))}",
+            icon=":material/error:",
+        )
         return
     cancel_rerun()
     state.set_current_run(new.name)
@@ -122,7 +125,10 @@ def _continue_study_rerun(study_name: str) -> None:
         )
     except W2VError as error:
         cancel_rerun()
-        st.error(f"Cannot re-run this study: {error}", icon=":material/error:")
+        st.error(
+            f"Cannot re-run this study: {widgets.escape_markdown(str(error))}",
+            icon=":material/error:",
+        )
         return
     cancel_rerun()
     stability_view.show_study(new)

@@ -17,6 +17,7 @@ from w2v_core.embeddings import Embeddings
 from w2v_core.projection import TSNE_PERPLEXITY, UMAP_MIN_DIST, UMAP_NEIGHBOURS
 from w2v_ui import state
 from w2v_ui.maps import MapSettings
+from w2v_ui.widgets import escape_markdown
 
 METHOD_LABELS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
 SCOPE_LABELS = {"top": "Most frequent words", "around": "Around a word"}
@@ -533,6 +534,6 @@ def _missing_corpus(corpus) -> None:
             with st.spinner(f"Downloading {corpus.name} from NLTK…"):
                 sources.download_nltk_corpus(corpus.key)
         except sources.SourceError as error:
-            st.error(str(error), icon=":material/cloud_off:")
+            st.error(escape_markdown(str(error)), icon=":material/cloud_off:")
         else:
             st.rerun()  # the corpus is now listed with the others

@@ -73,7 +73,7 @@ def _finished(job, while_doing: str):
         return None
     if job.error is not None:
         if isinstance(job.error, W2VError):
-            st.error(str(job.error), icon=":material/error:")
+            st.error(widgets.escape_markdown(str(job.error)), icon=":material/error:")
         else:
             widgets.show_unexpected_error(job.error, while_doing)
         return None

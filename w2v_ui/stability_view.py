@@ -159,7 +159,7 @@ def _render_progress(name: str, drawn_active: bool) -> None:
     try:
         progress = study.progress()
     except W2VError as error:
-        st.error(str(error))
+        st.error(widgets.escape_markdown(str(error)))
         return
     if progress.active != drawn_active:
         st.rerun()  # started or ended: redraw the page (the word view appears, polling stops)

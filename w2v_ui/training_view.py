@@ -115,7 +115,7 @@ def _render(run_name: str, drawn_status: RunStatus | None) -> None:
         view = jobs.run_view(path)
         summary = jobs.summarize(runs.run_folder(run_name))
     except W2VError as error:
-        st.error(str(error))
+        st.error(widgets.escape_markdown(str(error)))
         return
     message = st.session_state.pop(state.TRAIN_MESSAGE, None)
     if message:

@@ -76,7 +76,7 @@ def friendly_errors(while_doing: str) -> Iterator[None]:
     try:
         yield
     except W2VError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(escape_markdown(str(error)), icon=":material/error:")
     except Exception as error:  # noqa: BLE001 - the last line of defence of a page
         show_unexpected_error(error, while_doing)
 
@@ -298,7 +298,7 @@ def run_or_stop(while_doing: str, func, *args, spinner: str | None = None, **kwa
                 return func(*args, **kwargs)
         return func(*args, **kwargs)
     except W2VError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(escape_markdown(str(error)), icon=":material/error:")
     except Exception as error:  # noqa: BLE001 - the last line of defence of a page
         show_unexpected_error(error, while_doing)
     st.stop()
@@ -362,7 +362,7 @@ def prepared_corpus(choice, config, while_doing: str = "preparing the corpus"):
         st.stop()
     if job.error is not None:
         if isinstance(job.error, W2VError):
-            st.error(str(job.error), icon=":material/error:")
+            st.error(escape_markdown(str(job.error)), icon=":material/error:")
         elif isinstance(job.error, Exception):
             show_unexpected_error(job.error, while_doing)
         else:
