@@ -190,3 +190,33 @@ def test_aligned_umap_maps_have_one_map_per_epoch() -> None:
     maps = aligned_epoch_maps(epochs, words[:60], "umap")
     assert maps.method == "umap" and maps.coords.shape == (2, 60, 2)
     assert np.isfinite(maps.coords).all()
+
+
+@pytest.mark.slow  # compiles umap's numba code in a fresh process
+def test_two_umap_maps_at_once_do_not_abort_the_process(tmp_path) -> None:
+    """numba's workqueue threading layer aborts a process when two threads enter parallel code at
+    once (two people drawing a map); the server must survive that whatever layer numba found."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "two_maps.py"
+    script.write_text(
+        "import threading, numpy as np\n"
+        "from w2v_core.projection import project_2d\n"
+        "vectors = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)\n"
+        "maps = []\n"
+        "def draw():\n"
+        "    maps.append(project_2d(vectors, 'umap', n_neighbors=10, seed=1).coords)\n"
+        "threads = [threading.Thread(target=draw) for _ in range(2)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "assert len(maps) == 2 and np.array_equal(maps[0], maps[1])\n"
+        "print('ok')\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue", "PYTHONPATH": root}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

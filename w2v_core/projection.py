@@ -13,6 +13,7 @@ fit in a process compiles numba code (10-20 s on 2 cores; `warm_up_umap` pays th
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -270,12 +271,20 @@ def _fit_umap(
         random_state=seed,
         precomputed_knn=knn,
     )
-    with warnings.catch_warnings():
+    with _UMAP_FITS, warnings.catch_warnings():
         # "n_jobs overridden to 1 by setting random_state" (reproducible maps are worth it) and
         # "transform unavailable" with precomputed neighbours (not needed on that path).
         warnings.simplefilter("ignore", UserWarning)
         reducer.fit(unit)
     return reducer, params
+
+
+# One UMAP fit at a time per process. umap-learn runs numba `parallel=True` code; with numba's
+# "workqueue" threading layer (what numba falls back to where neither OpenMP nor TBB is installed)
+# two threads entering parallel code at once abort the whole process: two people drawing a map at
+# the same moment would take the server down. This machine's numba uses "omp", which is thread-safe,
+# but the server must not depend on that; on 2 cores a second concurrent fit gains nothing anyway.
+_UMAP_FITS = threading.Lock()
 
 
 def exact_knn(unit: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
