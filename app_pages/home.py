@@ -25,7 +25,12 @@ STEPS = [
         "Decide how text becomes words: case, punctuation, stop words.",
     ),
     (widgets.TRAIN, "3 · Train", "Choose a preset, press Start and watch the loss go down."),
-    (widgets.MAP, "4 · Explore", "Map, neighbours, analogies, epochs compared, downloads."),
+    (
+        widgets.MAP,
+        "4 · Explore",
+        "Map, neighbours, epochs compared; then check it: evaluation, stability across seeds, "
+        "the passages behind a word, a methods card.",
+    ),
 ]
 for column, (page, label, text) in zip(steps, STEPS, strict=False):
     with column.container(border=True):
