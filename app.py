@@ -34,10 +34,12 @@ navigation = st.navigation(
 loaders.start_warm_up()  # once per server process
 state.restore_widget_values()
 state.sync_run_with_url()
-status = st.sidebar.container()
+status = st.sidebar.empty()
+# Drawn before the page too: after a page's st.stop() (an empty state, an error box) every further
+# st call in this run is refused, so the block drawn in `finally` below would never appear.
+widgets.sidebar_status(status)
 try:
     navigation.run()
 finally:  # also after st.stop() or an interrupted run
     state.remember_widget_values()
-    with status:
-        widgets.sidebar_status()
+    widgets.sidebar_status(status)  # what the page changed (a run started, data chosen)

@@ -43,3 +43,31 @@ def test_a_run_link_to_another_folder_is_ignored(runs_root: Path) -> None:
     assert not at.exception
     assert "run" not in at.session_state or at.session_state["run"] is None
     assert any("none yet" in text for text in texts(at.sidebar.markdown))
+
+
+def _sidebar_block(at) -> list[str]:
+    sidebar = texts(at.sidebar.markdown) + texts(at.sidebar.caption)
+    return [t for t in sidebar if t == "Working with" or t.startswith(("**Data:**", "**Run:**"))]
+
+
+def test_the_sidebar_block_stays_on_pages_that_stop_early(runs_root: Path) -> None:
+    """Home on a fresh server, Preprocess with no data and before Preprocess is pressed, and a
+    page whose error box stops it: each still says which data and run the tab works with."""
+    from app_support import page
+
+    from w2v_ui import datasets
+
+    at = app_test().run()
+    assert len(_sidebar_block(at)) == 3, texts(at.sidebar.markdown)
+    at.switch_page(page("preprocess")).run()
+    assert any("No data chosen yet" in text for text in texts(at.info))
+    assert len(_sidebar_block(at)) == 3, texts(at.sidebar.markdown)
+    at.session_state["data_source"] = datasets.default_choice()
+    at.run()
+    assert any("Press Preprocess" in text for text in texts(at.info))
+    block = _sidebar_block(at)
+    assert len(block) == 3 and any("Lee" in t for t in block), block
+    at.session_state["run"] = "20261121-000000-gone"  # a run removed on disk: the Map says so
+    at.switch_page(page("map")).run()
+    assert not at.exception
+    assert len(_sidebar_block(at)) == 3, texts(at.sidebar.markdown)

@@ -96,11 +96,12 @@ def status_badge(status: RunStatus | str) -> str:
     return f":{colour}-badge[{status.label}]"
 
 
-def sidebar_status() -> None:
-    """Which data set and which run this tab is working with, under the navigation."""
+def sidebar_status(where) -> None:
+    """Which data set and which run this tab is working with, drawn into `where` (a placeholder in
+    the sidebar, under the navigation: app.py fills it before the page and again after it)."""
     from w2v_ui import datasets  # late: keeps app start light
 
-    with st.sidebar:
+    with where.container():
         choice = state.get(state.DATA_SOURCE)
         st.caption("Working with")
         data_text = datasets.short_label(choice) if choice else "no data set chosen yet"
