@@ -1,5 +1,7 @@
 """Map: the words on a plane, coloured by cluster, frequency or a word list; click a word for its neighbours."""
 
+import dataclasses
+
 import streamlit as st
 
 from w2v_core.errors import UnknownWordError
@@ -26,9 +28,15 @@ with canvas:
     try:
         with st.spinner(settings.describe_work(len(emb))):
             word_map = loaders.word_map(run_name, epoch, kind, **settings.projection_args())
-    except UnknownWordError as error:
-        widgets.unknown_word(error, state.MAP_CENTRE)
-        st.stop()
+    except UnknownWordError as error:  # e.g. a centre word kept from another run
+        widgets.unknown_word(
+            error, state.MAP_CENTRE, instead="the map shows the most frequent words instead"
+        )
+        settings = dataclasses.replace(
+            settings, scope="top", centre=None, top_n=min(settings.top_n, len(emb))
+        )
+        with st.spinner(settings.describe_work(len(emb))):
+            word_map = loaders.word_map(run_name, epoch, kind, **settings.projection_args())
     labels = None
     if settings.colour_by == "cluster":
         labels = widgets.run_or_stop(

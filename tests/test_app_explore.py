@@ -83,7 +83,11 @@ def test_pca_map_with_clusters_and_search(run: str) -> None:
 
 def test_map_around_a_word_and_an_unknown_centre(run: str) -> None:
     at = open_page("map", run, map__method="pca", map__scope="around", map__centre_word="dgo")
-    assert any("'dgo' is not in this run's vocabulary" in text for text in texts(at.warning))
+    assert texts(at.warning) == [
+        "'dgo' is not in this run's vocabulary; the map shows the most frequent words instead."
+    ]
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)  # the fallback map, all 16 words
+    assert sum(len(trace.get("x", [])) for trace in figure["data"]) == len(ANIMALS + TOOLS)
     at.text_input(key="map.centre_word").input("dog").run()
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
     shown = sum(len(trace.get("x", [])) for trace in figure["data"])
@@ -149,3 +153,21 @@ def test_export_offers_every_format(run: str) -> None:
         "Coordinates (.csv)",
         "Run folder (.zip)",
     }
+
+
+def test_a_centre_word_from_another_run_falls_back_to_the_frequent_words_map(run: str) -> None:
+    """A word with no near spelling in this run (kept from another run): one note, then a map."""
+    at = open_page(
+        "map", run, map__method="pca", map__scope="around", map__centre_word="afghanistan"
+    )
+    assert len(at.warning) == 1 and "'afghanistan' is not in" in at.warning[0].value
+    assert len(at.get("plotly_chart")) == 1
+    assert not [text for text in texts(at.caption) if "Did you mean" in text]
+
+
+def test_an_unknown_word_off_the_map_page_does_not_mention_the_map(run: str) -> None:
+    at = open_page("neighbours", run)
+    at.text_input(key="nb.word").input("afghanistan").run()
+    shown = texts(at.warning) + texts(at.caption)
+    assert any("'afghanistan' is not in this run's vocabulary" in text for text in shown)
+    assert not [text for text in shown if "Map" in text or "map shows" in text], shown

@@ -312,13 +312,17 @@ def _replace_word(key: str, old: str, new: str) -> None:
     st.session_state[key] = " ".join(words)
 
 
-def unknown_word(error, key: str, in_list: bool = False) -> None:
+def unknown_word(error, key: str, in_list: bool = False, instead: str | None = None) -> None:
     """'x is not in the vocabulary' and one button per suggestion that puts it in the box `key`.
 
     With `in_list`, the box holds several words and a suggestion replaces only the unknown one.
+    `instead` says what the page shows in its place ("the map shows the most frequent words
+    instead"), in the same sentence.
     """
+    then = f"; {instead}" if instead else ""
     st.warning(
-        f"'{shown_word(error.word)}' is not in this run's vocabulary.", icon=":material/help:"
+        f"'{shown_word(error.word)}' is not in this run's vocabulary{then}.",
+        icon=":material/help:",
     )
     if error.suggestions:
         st.caption("Did you mean:")
@@ -338,8 +342,8 @@ def unknown_word(error, key: str, in_list: bool = False) -> None:
                     on_click=state.put,
                     args=(key, word),
                 )
-    else:
-        st.caption("No similar word is in the vocabulary; the Map shows the most frequent words.")
+    elif not instead:
+        st.caption("No similar word is in the vocabulary: try another word.")
 
 
 PREPARATION_POLL_SECONDS = 0.5
