@@ -33,7 +33,58 @@ mode = top[2].segmented_control(
 latest = widgets.run_or_stop(
     "loading the vectors", loaders.embeddings, run_name, None, kind, spinner="Loading the vectors…"
 )
+summaries = {s.name: s for s in runs.explorable_runs()}
+title_a = summaries[run_name].title if run_name in summaries else run_name
+other = other_vectors = None
+if mode == "runs":
+    names = [name for name in summaries if name != run_name]
+    if not names:
+        widgets.empty_state(
+            "Only one run has vectors. Train a second one (other settings or other "
+            "text) to compare them.",
+            widgets.TRAIN,
+            "Go to 3 · Train",
+        )
+        st.stop()
+    titles = {
+        n: f"{summaries[n].title} · {summaries[n].corpus} · {summaries[n].settings}" for n in names
+    }
+    state.default(state.CMP_OTHER_RUN, names[0])
+    if state.get(state.CMP_OTHER_RUN) not in names:
+        state.put(state.CMP_OTHER_RUN, names[0])
+    other = st.selectbox(
+        "Compare with run B", names, format_func=titles.get, key=state.CMP_OTHER_RUN
+    )
+    other_vectors = widgets.run_or_stop(
+        "loading run B's vectors", loaders.embeddings, other, None, kind, spinner="Loading…"
+    )
+# Which vocabulary each run's words are checked against, named as a person would.
+vocabularies = (
+    {f"run A ({title_a})": latest, f"run B ({summaries[other].title})": other_vectors}
+    if other is not None
+    else {f"{title_a}": latest}
+)
+
 state.default(state.CMP_WORDS, " ".join(queries.example_words(latest, 3)))
+checked_for = (run_name, other)
+if state.get(state.CMP_WORDS_FOR) not in (None, checked_for):
+    # Another run was chosen: words it does not know are dropped, not kept from the earlier run.
+    typed = queries.split_words(state.get(state.CMP_WORDS, ""))
+    missing = compare_view.missing_words(typed, vocabularies)
+    gone = {w for lacking in missing.values() for w in lacking}
+    if gone:
+        kept = [w for w in typed if w not in gone]
+        state.put(state.CMP_WORDS, " ".join(kept or queries.example_words(latest, 3)))
+        for label, lacking in missing.items():
+            if lacking:
+                st.info(
+                    f"Dropped from the words to follow, not in the vocabulary of "
+                    f"{widgets.escape_markdown(label)}: "
+                    + ", ".join(widgets.shown_word(w) for w in lacking)
+                    + ".",
+                    icon=":material/info:",
+                )
+state.put(state.CMP_WORDS_FOR, checked_for)
 cols = st.columns([3, 1])
 words = queries.split_words(
     cols[0].text_input(
@@ -46,29 +97,38 @@ if not words:
     st.info("Type one or more words to follow.", icon=":material/info:")
     st.stop()
 
-if mode == "runs":
-    others = [s for s in runs.explorable_runs() if s.name != run_name]
-    if not others:
-        widgets.empty_state(
-            "Only one run has vectors. Train a second one (other settings or other "
-            "text) to compare them.",
-            widgets.TRAIN,
-            "Go to 3 · Train",
-        )
-        st.stop()
-    names = [s.name for s in others]
-    titles = {s.name: f"{s.title} · {s.corpus} · {s.settings}" for s in others}
-    state.default(state.CMP_OTHER_RUN, names[0])
-    if state.get(state.CMP_OTHER_RUN) not in names:
-        state.put(state.CMP_OTHER_RUN, names[0])
-    other = st.selectbox(
-        "Compare with run B", names, format_func=titles.get, key=state.CMP_OTHER_RUN
+
+def _set_words(old: str, new: str) -> None:
+    state.put(state.CMP_WORDS, compare_view.replace_word(state.get(state.CMP_WORDS, ""), old, new))
+
+
+def unknown_in_runs(error) -> None:
+    """'x is not in run B's vocabulary (title)' and buttons for the suggested shared words."""
+    lacking = [label for label, vocab in vocabularies.items() if error.word not in vocab]
+    where = " nor ".join(widgets.escape_markdown(label) for label in lacking)
+    where = where or "the words both runs know"
+    st.warning(
+        f"'{widgets.shown_word(error.word)}' is not in the vocabulary of {where}.",
+        icon=":material/help:",
     )
+    if error.suggestions:
+        st.caption("Did you mean (words both runs know):")
+        columns = st.columns(min(len(error.suggestions), 5))
+        for column, word in zip(columns, error.suggestions, strict=False):
+            column.button(
+                widgets.escape_markdown(word),
+                key=state.scoped(state.CMP_WORDS, "suggest", word),
+                on_click=_set_words,
+                args=(error.word, word),
+            )
+
+
+if mode == "runs":
     try:
         with st.spinner("Comparing the two runs over their shared words…"):
             result = loaders.compare_runs(run_name, None, other, None, kind, words, k)
     except UnknownWordError as error:
-        widgets.unknown_word(error, state.CMP_WORDS, in_list=True)
+        unknown_in_runs(error)
         st.stop()
     metrics = st.columns(3)
     metrics[0].metric("Words both runs know", f"{result.shared_vocab_size:,}")
@@ -78,7 +138,14 @@ if mode == "runs":
         "Run A is the run chosen at the top. Neighbours are searched among the words both runs "
         "know; a * marks a neighbour the other run does not list."
     )
-    st.dataframe(compare_view.runs_table(result), hide_index=True)
+    st.dataframe(
+        compare_view.runs_table(result),
+        hide_index=True,
+        column_config={
+            "word": st.column_config.TextColumn(width=compare_view.WORD_COLUMN_WIDTH),
+            "overlap": st.column_config.NumberColumn(width=70),
+        },
+    )
     curves, losses = {}, {}
     for label, name in (("run A", run_name), ("run B", other)):
         losses[label] = LOSS_LABELS[runs.run_folder(name).config().loss]
@@ -101,9 +168,27 @@ if len(epochs) < 2:
         "This run has only one saved epoch; train for two or more epochs to compare them.",
         icon=":material/info:",
     )
+    chosen = epochs
+else:
+    epochs_key = state.scoped(state.CMP_EPOCHS, run_name)
+    state.default(epochs_key, compare_view.spread_epochs(epochs))
+    state.put(epochs_key, [e for e in state.get(epochs_key) if e in epochs])  # a removed checkpoint
+    picked = st.multiselect(
+        "Epochs to show",
+        epochs,
+        key=epochs_key,
+        format_func=widgets.epoch_label,
+        help="Each epoch shown is read from disk and searched; a few spread over the run are "
+        "quicker to compute and to read than all of them.",
+    )
+    chosen = [e for e in epochs if e in picked]  # in training order, whatever the click order
+    if not chosen:
+        st.info("Choose one or more epochs to show.", icon=":material/info:")
+        st.stop()
+    st.caption(f"Showing {len(chosen)} of {len(epochs)} saved epochs.")
 try:
-    with st.spinner(f"Finding neighbours in {len(epochs)} saved epochs…"):
-        histories = loaders.neighbours_by_epoch(run_name, words, k, kind)
+    with st.spinner(f"Finding neighbours in {len(chosen)} saved epochs…"):
+        histories = loaders.neighbours_by_epoch(run_name, words, k, kind, chosen)
 except UnknownWordError as error:
     widgets.unknown_word(error, state.CMP_WORDS, in_list=True)
     st.stop()
@@ -118,7 +203,7 @@ for word in words:
         column_config={"_index": st.column_config.Column(width=80)},
     )
 
-if len(epochs) >= 2:
+if len(chosen) >= 2:
     st.subheader("How much the neighbourhoods still change")
     steps = widgets.run_or_stop(
         "measuring overlap",
@@ -126,13 +211,16 @@ if len(epochs) >= 2:
         run_name,
         k,
         kind,
+        500,
+        chosen,
         spinner="Measuring overlap for the 500 most frequent words…",
     )
     series = compare_view.overlap_series(histories)
     series = {"500 most frequent words (mean)": compare_view.mean_overlap_points(steps), **series}
     st.plotly_chart(charts.overlap_chart(series, k), key=state.CMP_OVERLAP_CHART)
     st.caption(
-        f"Overlap (Jaccard@{k}) = shared neighbours ÷ all neighbours of two consecutive epochs. "
+        f"Overlap (Jaccard@{k}) = shared neighbours ÷ all neighbours of two consecutive epochs "
+        "shown. "
         "1 means the list did not change."
     )
 
@@ -153,7 +241,8 @@ if len(epochs) >= 2:
         shown,
         method,
         kind,
-        spinner=f"Aligning {len(epochs)} epochs (orthogonal Procrustes) and placing {len(shown)} words…",
+        chosen,
+        spinner=f"Aligning {len(chosen)} epochs (orthogonal Procrustes) and placing {len(shown)} words…",
     )
     st.plotly_chart(compare_view.trajectory_figure(maps, words), key=state.CMP_MAP_CHART)
     st.caption(

@@ -5,6 +5,7 @@ side-by-side table of two runs. Pure functions (pandas / plotly), no `st.*`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +20,40 @@ NEW_STYLE = "background-color: #d3f9d8; color: #2b8a3e; font-weight: 600"
 DROPPED_STYLE = "color: #c92a2a"
 
 
+SHOWN_EPOCHS = 6  # epochs shown by default: enough to see change, few enough to read and compute
+WORD_COLUMN_WIDTH = 160  # pixels: "government" and longer words fit in the two-runs table
+
+
 def epoch_label(epoch: Any) -> str:
     return "stopped" if epoch == "stopped" else f"epoch {epoch}"
+
+
+def spread_epochs(epochs: Sequence[Any], most: int = SHOWN_EPOCHS) -> list[Any]:
+    """At most `most` of `epochs`, spread evenly over the run, always the first and the last.
+
+    >>> spread_epochs(list(range(1, 31)))
+    [1, 7, 13, 18, 24, 30]
+    """
+    epochs = list(epochs)
+    if len(epochs) <= most:
+        return epochs
+    if most <= 1:
+        return epochs[-1:]
+    picks = sorted({round(i * (len(epochs) - 1) / (most - 1)) for i in range(most)})
+    return [epochs[i] for i in picks]
+
+
+def missing_words(words: Sequence[str], vocabularies: dict[str, Any]) -> dict[str, list[str]]:
+    """For each vocabulary (label -> anything supporting `in`), the words it lacks, in order."""
+    return {
+        label: [w for w in words if w not in vocabulary]
+        for label, vocabulary in vocabularies.items()
+    }
+
+
+def replace_word(text: str, old: str, new: str) -> str:
+    """The words of `text` (split like the words box) with `old` replaced by `new`."""
+    return " ".join(new if w == old else w for w in re.split(r"[\s,;]+", text) if w)
 
 
 def epoch_table(history: Sequence[Any], k: int) -> pd.DataFrame:

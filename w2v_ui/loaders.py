@@ -165,41 +165,52 @@ def run_stamp(run_name: str) -> tuple:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _neighbours_by_epoch(run_name: str, stamp: tuple, words: tuple[str, ...], k: int, kind: str):
+def _neighbours_by_epoch(
+    run_name: str, stamp: tuple, words: tuple[str, ...], k: int, kind: str, epochs
+):
     from w2v_core import compare
 
     del stamp
-    return compare.neighbours_by_epoch(epoch_embeddings(run_name, kind), list(words), k)
+    checkpoints = epoch_embeddings(run_name, kind, epochs)
+    return compare.neighbours_by_epoch(checkpoints, list(words), k)
 
 
-def neighbours_by_epoch(run_name: str, words: list[str], k: int, kind: str):
-    return _neighbours_by_epoch(run_name, run_stamp(run_name), tuple(words), k, kind)
+def neighbours_by_epoch(run_name: str, words: list[str], k: int, kind: str, epochs=None):
+    """Neighbours of `words` at each of `epochs` (all saved epochs when None), in that order."""
+    epochs = tuple(epochs) if epochs is not None else None
+    return _neighbours_by_epoch(run_name, run_stamp(run_name), tuple(words), k, kind, epochs)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _consecutive_overlap(run_name: str, stamp: tuple, k: int, kind: str, top_n: int):
+def _consecutive_overlap(run_name: str, stamp: tuple, k: int, kind: str, top_n: int, epochs):
     from w2v_core import compare
 
     del stamp
-    return compare.consecutive_overlap(epoch_embeddings(run_name, kind), None, k, top_n)
+    return compare.consecutive_overlap(epoch_embeddings(run_name, kind, epochs), None, k, top_n)
 
 
-def consecutive_overlap(run_name: str, k: int, kind: str, top_n: int = 500):
-    """Mean Jaccard@k of the `top_n` most frequent words between consecutive saved epochs."""
-    return _consecutive_overlap(run_name, run_stamp(run_name), k, kind, top_n)
+def consecutive_overlap(run_name: str, k: int, kind: str, top_n: int = 500, epochs=None):
+    """Mean Jaccard@k of the `top_n` most frequent words between consecutive epochs of `epochs`
+    (all saved epochs when None)."""
+    epochs = tuple(epochs) if epochs is not None else None
+    return _consecutive_overlap(run_name, run_stamp(run_name), k, kind, top_n, epochs)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _trajectories(run_name: str, stamp: tuple, words: tuple[str, ...], method: str, kind: str):
+def _trajectories(
+    run_name: str, stamp: tuple, words: tuple[str, ...], method: str, kind: str, epochs
+):
     from w2v_core import compare
 
     del stamp
-    return compare.epoch_trajectories(epoch_embeddings(run_name, kind), list(words), method)
+    checkpoints = epoch_embeddings(run_name, kind, epochs)
+    return compare.epoch_trajectories(checkpoints, list(words), method)
 
 
-def trajectories(run_name: str, words: list[str], method: str, kind: str):
-    """`EpochMaps` of `words`: one aligned 2D map per saved epoch."""
-    return _trajectories(run_name, run_stamp(run_name), tuple(words), method, kind)
+def trajectories(run_name: str, words: list[str], method: str, kind: str, epochs=None):
+    """`EpochMaps` of `words`: one aligned 2D map per epoch of `epochs` (all saved when None)."""
+    epochs = tuple(epochs) if epochs is not None else None
+    return _trajectories(run_name, run_stamp(run_name), tuple(words), method, kind, epochs)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
