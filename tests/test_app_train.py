@@ -65,6 +65,34 @@ def test_a_failed_run_says_what_happened_and_what_to_try(runs_root: Path) -> Non
     assert at.expander and any("log" in e.label for e in at.expander)
 
 
+def test_a_diverged_run_offers_a_new_run_with_a_lower_learning_rate_not_resume(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = make_run(
+        runs_root,
+        epochs=1,
+        status="failed",
+        error="The loss became NaN or infinite in epoch 2: the learning rate (0.025) is probably "
+        "too high.",
+    )
+    RunFolder(path).update(config={**RunFolder(path).info()["config"], "epochs": 4})
+    started: list[Path] = []
+    monkeypatch.setattr(jobs, "start", lambda run_dir: started.append(Path(run_dir)))
+    at = open_train(run=path.name)
+    assert not [b for b in at.button if b.key == "train.resume"]
+    restart = at.button(key="train.restart_lower_lr")
+    assert restart.label == "Start again with a lower learning rate"
+    restart.click().run()
+    assert not at.exception, at.exception
+    assert len(started) == 1 and started[0].name != path.name
+    new, old = RunFolder(started[0]), RunFolder(path)
+    assert new.config().learning_rate == pytest.approx(old.config().learning_rate / 10)
+    assert new.config().epochs == 4 and new.config().dim == old.config().dim
+    assert list(new.vocab().words) == list(old.vocab().words)
+    assert at.session_state["run"] == started[0].name  # the Train page now shows the new run
+    assert old.state().status == RunStatus.FAILED  # the diverged run stays as it was
+
+
 def test_a_stopped_run_can_be_resumed(runs_root: Path) -> None:
     path = make_run(runs_root, epochs=2, status="stopped")
     RunFolder(path).update(config={**RunFolder(path).info()["config"], "epochs": 4})

@@ -59,6 +59,7 @@ TRAIN_NAME = "train.run_name"
 TRAIN_START = "train.start"
 TRAIN_STOP = "train.stop"
 TRAIN_RESUME = "train.resume"
+TRAIN_RESTART_LOWER_LR = "train.restart_lower_lr"  # a diverged run: a new run, learning rate / 10
 TRAIN_REPRODUCIBLE = "train.reproducible"  # bool: one thread, bit-for-bit repeatable
 PREPARE_RETRY = "prepare.retry"
 TRAIN_MESSAGE = "note.train"  # a one-off note for the Train page (e.g. "already training")
@@ -296,6 +297,7 @@ EPHEMERAL = {
     TRAIN_START,
     TRAIN_STOP,
     TRAIN_RESUME,
+    TRAIN_RESTART_LOWER_LR,
     PREPROCESS_APPLY,
     PREPROCESS_RESET,
     PREPROCESS_BLOG,

@@ -8,6 +8,8 @@ reruns once, to swap the controls and update the sidebar.
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from w2v_core import jobs
@@ -62,7 +64,8 @@ def progress_text(view: jobs.RunView) -> tuple[float, str]:
 
 
 FAILURE_ADVICE = {
-    "diverged": "Lower the learning rate (or pick a preset) and start again.",
+    "diverged": "Lower the learning rate (or pick a preset) and start again: Resume would continue "
+    "from the same vectors with the same learning rate, and fail the same way.",
     "memory": "Use a smaller vocabulary (raise min count on Preprocess), fewer dimensions, or negative "
     "sampling instead of full softmax.",
     "default": "Check the settings, or press Resume to continue from the last saved epoch. If it "
@@ -70,9 +73,15 @@ FAILURE_ADVICE = {
 }
 
 
+def diverged(error: str | None) -> bool:
+    """Whether a run's error says its loss became NaN or infinite (`TrainingDivergedError`)."""
+    text = (error or "").lower()
+    return "nan" in text or "infinite" in text or "diverg" in text
+
+
 def failure_advice(error: str | None) -> str:
     text = (error or "").lower()
-    if "nan" in text or "infinite" in text or "diverg" in text:
+    if diverged(error):
         return FAILURE_ADVICE["diverged"]
     if "memory" in text or "killed" in text:
         return FAILURE_ADVICE["memory"]
@@ -92,6 +101,20 @@ def _resume(run_name: str) -> None:
             jobs.start(path)
         except W2VError as error:  # already training (a second click, another tab): say so
             st.session_state[state.TRAIN_MESSAGE] = str(error)
+
+
+def _restart_with_lower_learning_rate(run_name: str) -> None:
+    """A new run with the diverged run's own vocabulary, corpus and settings, learning rate / 10;
+    the Train page then shows the new run."""
+    original = runs.run_folder(run_name)
+    config = original.config()
+    lower = dataclasses.replace(config, lr=config.learning_rate / 10)
+    info = original.info()
+    title = f"{info.get('name') or run_name} (learning rate {lower.learning_rate:g})"
+    new = jobs.create_and_start(
+        runs.runs_root(), title, lower, original.vocab(), original.corpus(), info.get("data") or {}
+    )
+    state.set_current_run(new.name)
 
 
 def needs_full_rerun(drawn_status: RunStatus | None, view: jobs.RunView) -> bool:
@@ -195,7 +218,19 @@ def _render(run_name: str, drawn_status: RunStatus | None) -> None:
             f"Stopped after {view.state.epochs_done} complete epoch(s). The vectors where it "
             "stopped are saved; Resume continues from the last complete epoch."
         )
-    if view.state.can_resume:
+    if view.status == RunStatus.FAILED and diverged(view.state.error):
+        rate = runs.run_folder(run_name).config().learning_rate
+        if st.button(
+            "Start again with a lower learning rate",
+            key=state.TRAIN_RESTART_LOWER_LR,
+            icon=":material/restart_alt:",
+            type="primary",
+            help=f"A new run on the same data with the same settings, but a learning rate of "
+            f"{rate / 10:g} instead of {rate:g}. This run stays as it is.",
+        ):
+            widgets.run_or_stop("starting the new run", _restart_with_lower_learning_rate, run_name)
+            st.rerun()  # the whole page (not only this fragment), on the new run
+    elif view.state.can_resume:
         st.button(
             "Resume",
             key=state.TRAIN_RESUME,
