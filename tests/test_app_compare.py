@@ -76,3 +76,20 @@ def test_the_two_runs_table_gives_the_word_column_room(runs_root: Path) -> None:
     at = open_page("compare", first, cmp__mode="runs", cmp__words="cat")
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["word"]["width"] >= 140  # "government" fits; it was cut to "governm"
+
+
+def test_words_the_newly_picked_run_lacks_are_dropped_in_epochs_mode(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = make_run_without_cat(runs_root, monkeypatch, "20261121-120000-c", "C_run")
+    make_run(runs_root, folder="20261121-120200-a", title="A")  # the newest: shown first
+    at = open_page("compare", None, cmp__words="cat dog")
+    assert list(at.dataframe[0].value.columns) == ["epoch 1", "epoch 2"]
+    assert len(at.dataframe) == 2
+
+    at.selectbox(key="explore.run").set_value(other).run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="cmp.words").value == "dog"
+    notes = [t for t in read(at.info) if "Dropped" in t]
+    assert notes == ["Dropped from the words to follow, not in the vocabulary of C_run: cat."]
+    assert len(at.dataframe) == 1  # dog only
