@@ -61,6 +61,9 @@ with tab_analogy:
             try:
                 table = queries.analogy_table(emb, a.strip(), b.strip(), c.strip())
                 st.dataframe(table, hide_index=True, column_config=queries.NEIGHBOUR_COLUMNS)
+                words = [a.strip(), b.strip(), c.strip()]
+                if caveat := queries.analogy_caveat(emb, words, table):
+                    st.warning(caveat, icon=":material/warning:")
             except UnknownWordError as error:
                 key = {a.strip(): state.NB_A, b.strip(): state.NB_B}.get(error.word, state.NB_C)
                 widgets.unknown_word(error, key)

@@ -171,3 +171,13 @@ def test_an_unknown_word_off_the_map_page_does_not_mention_the_map(run: str) -> 
     shown = texts(at.warning) + texts(at.caption)
     assert any("'afghanistan' is not in this run's vocabulary" in text for text in shown)
     assert not [text for text in shown if "Map" in text or "map shows" in text], shown
+
+
+def test_an_analogy_on_a_tiny_corpus_comes_with_a_caveat(run: str) -> None:
+    """The test run's corpus holds about 5,000 words: an answer at 0.9 or more is questioned."""
+    at = open_page("neighbours", run, nb__analogy_a="cat", nb__analogy_b="dog")
+    at.text_input(key="nb.analogy_c").input("hammer").run()
+    best = at.dataframe[0].value["cosine"].iloc[0]
+    caveats = [t for t in texts(at.warning) if t.startswith("Take this answer with caution")]
+    assert best >= 0.9 and len(caveats) == 1, (best, texts(at.warning))
+    assert f"A similarity of {best:.2f} on a corpus of only" in caveats[0]

@@ -11,6 +11,8 @@ from typing import Any
 
 import streamlit as st
 
+from w2v_ui.widgets import shown_word
+
 NEIGHBOUR_COLUMNS = {
     "rank": st.column_config.NumberColumn("#", width="small"),
     "word": st.column_config.TextColumn("word"),
@@ -56,6 +58,41 @@ def with_study_agreement(table: dict[str, list], run_name: str, word: str, k: in
 def analogy_table(emb: Any, a: str, b: str, c: str, k: int = 10) -> dict[str, list]:
     """'a is to b as c is to ?' answers, best first."""
     return _table(emb, emb.analogy(a, b, c, k=k))
+
+
+RARE_COUNT = 20  # a word seen fewer times than this has a vector word2vec could barely learn
+SMALL_CORPUS_TOKENS = 1_000_000  # Mikolov et al.'s analogies needed corpora of a billion words
+SUSPICIOUS_SIMILARITY = 0.9  # on a small corpus, an answer this close is more noise than meaning
+
+
+def analogy_caveat(emb: Any, words: list[str], table: dict[str, list]) -> str | None:
+    """A plain warning when an analogy's answer rests on too little evidence, else None: one of the
+    three words or the best answer seen fewer than `RARE_COUNT` times, or a best similarity above
+    `SUSPICIOUS_SIMILARITY` on a corpus under `SMALL_CORPUS_TOKENS` words."""
+    if emb.counts is None or not table["word"]:
+        return None
+    best, similarity = table["word"][0], table["cosine"][0]
+    rare = [(w, emb.count(w)) for w in dict.fromkeys([*words, best]) if emb.count(w) < RARE_COUNT]
+    tokens = int(emb.counts.sum())
+    parts = []
+    if rare:
+        seen = ", ".join(f"'{shown_word(w)}' ({n:,} time{'s' if n != 1 else ''})" for w, n in rare)
+        parts.append(
+            f"{seen} {'is' if len(rare) == 1 else 'are'} in the corpus fewer than {RARE_COUNT} "
+            "times: too few for word2vec to learn what a word means."
+        )
+    if similarity >= SUSPICIOUS_SIMILARITY and tokens < SMALL_CORPUS_TOKENS:
+        parts.append(
+            f"A similarity of {similarity:.2f} on a corpus of only {tokens:,} words says more "
+            "about how alike the vectors still are than about the words."
+        )
+    if not parts:
+        return None
+    return (
+        "Take this answer with caution. "
+        + " ".join(parts)
+        + " Analogies such as man : king :: woman : queen need corpora of many millions of words."
+    )
 
 
 def split_words(text: str) -> list[str]:
