@@ -23,6 +23,7 @@ if choice is None:
         st.rerun()
     st.stop()
 st.markdown(f"Data: **{widgets.escape_markdown(datasets.short_label(choice))}**")
+carried_over = st.container()  # filled once the settings are read, above them
 
 presets = st.container(horizontal=True)
 for name, preset in preprocess.PRESETS.items():
@@ -41,6 +42,22 @@ with st.expander("Settings", expanded=True):
         loaders.stopword_languages(),
         loaders.stem_languages(),
     )
+
+applied_for = state.get(state.PREPROCESS_DATA)
+if applied_for is not None and applied_for != choice and config != preprocess.PreprocessConfig():
+    with carried_over:  # settings kept from another data set: say so, never change them silently
+        st.info(
+            "These settings are the ones you last used on "
+            f"**{widgets.escape_markdown(datasets.short_label(applied_for))}**, another data set: "
+            "check them for this one, or reset them.",
+            icon=":material/info:",
+        )
+        st.button(
+            "Reset to defaults",
+            key=state.PREPROCESS_RESET,
+            on_click=controls.load_preprocess_settings,
+            args=(preprocess.PreprocessConfig(),),
+        )
 
 st.subheader("Preview")
 st.caption(

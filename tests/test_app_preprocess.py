@@ -126,3 +126,24 @@ def test_preprocessing_runs_in_the_background_with_a_progress_bar(at, monkeypatc
     at.run(timeout=30)
     assert {m.label for m in at.metric} >= {"Documents kept"}
     assert calls == [1]  # one piece of work for both sessions
+
+
+def test_settings_kept_from_another_data_set_are_named_and_can_be_reset(at) -> None:
+    from w2v_core import preprocess, sources
+
+    other = sources.store_upload("notes.txt", ("alpha beta gamma delta\n" * 20).encode())
+    at.session_state["data_source"] = other
+    at.run()
+    at.toggle(key="pre.lowercase").set_value(False).run()
+    at.session_state["preprocess_config"] = preprocess.PreprocessConfig(lowercase=False)
+    at.session_state["preprocess_data"] = other  # as after pressing Preprocess on notes.txt
+    at.run()
+    assert not [t for t in texts(at.info) if "another data set" in t]  # the same data: no note
+    at.session_state["data_source"] = datasets.default_choice()  # then the Lee corpus is chosen
+    at.run()
+    notes = [t for t in texts(at.info) if "another data set" in t]
+    assert len(notes) == 1 and "notes" in notes[0]
+    at.button(key="pre.reset").click().run()
+    assert not at.exception
+    assert at.toggle(key="pre.lowercase").value is True
+    assert not [t for t in texts(at.info) if "another data set" in t]
