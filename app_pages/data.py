@@ -64,7 +64,7 @@ metrics[0].metric("Documents", f"{counts['rows']:,}")
 metrics[1].metric("Words", f"{counts['words']:,}")
 metrics[2].metric("Words per document", f"{counts['words_per_row']:,.1f}")
 metrics[3].metric("Empty documents", f"{counts['empty_rows']:,}")
-st.caption(chosen.encoding_report.describe())
+st.caption(f"{chosen.encoding_report.describe()} {controls.ENCODING_MEANING}")
 for note in chosen.notes:
     st.caption(note)
 if counts["words"] < 20_000:

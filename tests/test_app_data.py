@@ -169,3 +169,21 @@ def test_the_download_button_makes_the_corpus_available(
     app.button(key="data.download.inaugural").click().run()
     assert not app.exception, app.exception
     assert any("inaugural" in option for option in app.radio(key="data.builtin").options)
+
+
+def test_jargon_on_the_data_page_comes_with_plain_words(
+    at, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An encoding name and the Hub's offline switch each get a plain line beside them."""
+    at.segmented_control(key="data.kind").set_value("upload").run()
+    at.file_uploader(key="data.upload").upload("lettre.txt", FRENCH.encode("cp1252")).run()
+    at.selectbox(key="data.encoding").set_value("cp1250").run()
+    line = next(t for t in read(at.caption) if "Read as Central European (Windows-1250)" in t)
+    assert "is the table that turns a file's bytes into letters" in line
+    at.segmented_control(key="data.kind").set_value("hub").run()  # offline (conftest)
+    assert any(
+        "environment variable: a setting given when the server" in t for t in read(at.caption)
+    )
+    at.text_input(key="data.hub_name").input("nobody-here/no-such-dataset").run()
+    errors = read(at.error)
+    assert any("HF_HUB_OFFLINE=1 (an environment variable that tells" in t for t in errors), errors

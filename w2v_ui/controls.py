@@ -371,6 +371,10 @@ def train_controls(config_cls, help_text: dict[str, str], devices: list[str]):
 
 
 # ---- Data ------------------------------------------------------------------------------------------
+ENCODING_MEANING = (  # beside every "Read as …": what an encoding is, in plain words
+    "An encoding (UTF-8, Windows-1250, …) is the table that turns a file's bytes into letters: "
+    "with the wrong one, accented letters come out garbled (é as Ã©)."
+)
 AUTO_ENCODING = "auto"  # the encoding picker's "detect it" choice (a spec's encoding None)
 
 
@@ -422,7 +426,8 @@ def data_source_controls(kind: str, current):
         else:
             st.caption(
                 "A data set id from huggingface.co (for example `imdb`). Folders on this server "
-                f"are off unless the operator lists them in `{sources.LOCAL_DATA_DIRS_ENV}`."
+                f"are off unless the operator lists them in `{sources.LOCAL_DATA_DIRS_ENV}` (an "
+                "environment variable: a setting given when the server is started)."
             )
         name = st.text_input(
             "Data set",

@@ -313,8 +313,9 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 def _offline_message(dataset_id: str) -> str:
     return (
         f"Could not reach the Hugging Face Hub to load '{dataset_id}': this computer seems to be "
-        f"offline (if you loaded it here before, set HF_HUB_OFFLINE=1 to use the saved copy). "
-        f"{_ALTERNATIVES}"
+        "offline. If it was loaded on this computer before, a copy is saved here: start the "
+        "server with HF_HUB_OFFLINE=1 (an environment variable that tells the Hugging Face "
+        f"library to use its saved copies instead of going online). {_ALTERNATIVES}"
     )
 
 
