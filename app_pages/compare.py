@@ -98,29 +98,17 @@ if not words:
     st.stop()
 
 
-def _set_words(old: str, new: str) -> None:
-    state.put(state.CMP_WORDS, compare_view.replace_word(state.get(state.CMP_WORDS, ""), old, new))
-
-
 def unknown_in_runs(error) -> None:
-    """'x is not in run B's vocabulary (title)' and buttons for the suggested shared words."""
+    """'x is not in the vocabulary of run B (title)' and buttons for the suggested shared words."""
     lacking = [label for label, vocab in vocabularies.items() if error.word not in vocab]
     where = " nor ".join(widgets.escape_markdown(label) for label in lacking)
-    where = where or "the words both runs know"
-    st.warning(
-        f"'{widgets.shown_word(error.word)}' is not in the vocabulary of {where}.",
-        icon=":material/help:",
+    widgets.unknown_word(
+        error,
+        state.CMP_WORDS,
+        in_list=True,
+        vocabulary=f"the vocabulary of {where}" if where else "the words both runs know",
+        did_you_mean="Did you mean (words both runs know):",
     )
-    if error.suggestions:
-        st.caption("Did you mean (words both runs know):")
-        columns = st.columns(min(len(error.suggestions), 5))
-        for column, word in zip(columns, error.suggestions, strict=False):
-            column.button(
-                widgets.escape_markdown(word),
-                key=state.scoped(state.CMP_WORDS, "suggest", word),
-                on_click=_set_words,
-                args=(error.word, word),
-            )
 
 
 if mode == "runs":

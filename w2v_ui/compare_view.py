@@ -5,7 +5,6 @@ side-by-side table of two runs. Pure functions (pandas / plotly), no `st.*`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,11 +48,6 @@ def missing_words(words: Sequence[str], vocabularies: dict[str, Any]) -> dict[st
         label: [w for w in words if w not in vocabulary]
         for label, vocabulary in vocabularies.items()
     }
-
-
-def replace_word(text: str, old: str, new: str) -> str:
-    """The words of `text` (split like the words box) with `old` replaced by `new`."""
-    return " ".join(new if w == old else w for w in re.split(r"[\s,;]+", text) if w)
 
 
 def epoch_table(history: Sequence[Any], k: int) -> pd.DataFrame:

@@ -244,19 +244,7 @@ def word_view(vectors: stability.StudyVectors, word: str, k: int) -> None:
 
 
 def _unknown_word(error: UnknownWordError) -> None:
-    """Like `widgets.unknown_word`, with the typed word escaped (it is shown as Markdown)."""
-    st.warning(
-        f"'{widgets.escape_markdown(error.word)}' is not in the vocabulary the runs share.",
-        icon=":material/help:",
-    )
-    if error.suggestions:
-        st.caption("Did you mean:")
-        columns = st.columns(min(len(error.suggestions), 5))
-        for column, word in zip(columns, error.suggestions, strict=False):
-            column.button(
-                word, key=state.scoped(state.STAB_WORD, "suggest", word), on_click=state.put,
-                args=(state.STAB_WORD, word),
-            )  # fmt: skip
+    widgets.unknown_word(error, state.STAB_WORD, vocabulary="the vocabulary the runs share")
 
 
 def report_view(study: stability.Study, k: int) -> None:

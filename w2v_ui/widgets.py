@@ -305,27 +305,37 @@ def run_or_stop(while_doing: str, func, *args, spinner: str | None = None, **kwa
     st.stop()
 
 
+def replace_word(text: str, old: str, new: str) -> str:
+    """The words of `text` (split like a words box: spaces, commas) with `old` replaced by `new`."""
+    return " ".join(new if w == old else w for w in re.split(r"[\s,;]+", text) if w)
+
+
 def _replace_word(key: str, old: str, new: str) -> None:
-    words = [
-        new if w == old else w for w in re.split(r"[\s,;]+", st.session_state.get(key, "")) if w
-    ]
-    st.session_state[key] = " ".join(words)
+    st.session_state[key] = replace_word(st.session_state.get(key, ""), old, new)
 
 
-def unknown_word(error, key: str, in_list: bool = False, instead: str | None = None) -> None:
+def unknown_word(
+    error,
+    key: str,
+    in_list: bool = False,
+    instead: str | None = None,
+    vocabulary: str = "this run's vocabulary",
+    did_you_mean: str = "Did you mean:",
+) -> None:
     """'x is not in the vocabulary' and one button per suggestion that puts it in the box `key`.
 
     With `in_list`, the box holds several words and a suggestion replaces only the unknown one.
     `instead` says what the page shows in its place ("the map shows the most frequent words
-    instead"), in the same sentence.
+    instead"), in the same sentence. `vocabulary` names whose vocabulary it is ("the vocabulary of
+    run B (title)"): Markdown, so the caller escapes any user text in it.
     """
     then = f"; {instead}" if instead else ""
     st.warning(
-        f"'{shown_word(error.word)}' is not in this run's vocabulary{then}.",
+        f"'{shown_word(error.word)}' is not in {vocabulary}{then}.",
         icon=":material/help:",
     )
     if error.suggestions:
-        st.caption("Did you mean:")
+        st.caption(did_you_mean)
         columns = st.columns(min(len(error.suggestions), 5))
         for column, word in zip(columns, error.suggestions, strict=False):
             if in_list:
