@@ -157,3 +157,29 @@ def lock_is_held(path: Path) -> bool:
             return False
     except BlockingIOError:
         return True
+
+
+# ---- folders with a fixed layout (a run, a study) -------------------------------------------------
+class Folder:
+    """An object that is one folder on disk: its `path`, its `name`, and `InFolder` files."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+class InFolder:
+    """One entry of a folder's layout: declared `run_json = InFolder("run.json")`, read as
+    `folder.run_json` == `folder.path / "run.json"`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, folder: Folder | None, owner: type) -> Any:
+        return self if folder is None else folder.path / self.name

@@ -54,6 +54,8 @@ from w2v_core.config import TrainConfig
 from w2v_core.corpus import EncodedCorpus
 from w2v_core.errors import RunFolderError
 from w2v_core.io_utils import (
+    Folder,
+    InFolder,
     atomic_write,
     atomic_write_json,
     atomic_write_text,
@@ -271,44 +273,24 @@ class RunState:
         return bool(self.saved_epochs)
 
 
-class _InRun:
-    """A file or folder of the run layout: `run.run_json` is `run.path / "run.json"`."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __get__(self, run: RunFolder | None, owner: type) -> Any:
-        return self if run is None else run.path / self.name
-
-
 _TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
 
 
-class RunFolder:
+class RunFolder(Folder):
     """Read and write one run folder."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-
-    def __repr__(self) -> str:
-        return f"RunFolder({str(self.path)!r})"
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
     # ---- paths: the layout, one line a file -------------------------------------------------
-    run_json = _InRun("run.json")
-    vocab_tsv = _InRun("vocab.tsv")
-    corpus_npz = _InRun("corpus.npz")
-    metrics_jsonl = _InRun("metrics.jsonl")
-    checkpoint_dir = _InRun("checkpoints")
-    evaluation_json = _InRun("evaluation.json")
-    stop_file = _InRun("STOP")
-    worker_lock_file = _InRun("worker.lock")
-    control_lock_file = _InRun("control.lock")
-    worker_pid_file = _InRun("worker.pid")
-    worker_log = _InRun("worker.log")
+    run_json = InFolder("run.json")
+    vocab_tsv = InFolder("vocab.tsv")
+    corpus_npz = InFolder("corpus.npz")
+    metrics_jsonl = InFolder("metrics.jsonl")
+    checkpoint_dir = InFolder("checkpoints")
+    evaluation_json = InFolder("evaluation.json")
+    stop_file = InFolder("STOP")
+    worker_lock_file = InFolder("worker.lock")
+    control_lock_file = InFolder("control.lock")
+    worker_pid_file = InFolder("worker.pid")
+    worker_log = InFolder("worker.log")
 
     # ---- creation / opening -------------------------------------------------------------------
     @classmethod

@@ -49,6 +49,8 @@ from w2v_core.corpus import EncodedCorpus, encode_tokens
 from w2v_core.embeddings import Embeddings
 from w2v_core.errors import ConfigError, RunFolderError, UnknownWordError, W2VError
 from w2v_core.io_utils import (
+    Folder,
+    InFolder,
     atomic_write,
     atomic_write_json,
     atomic_write_text,
@@ -201,25 +203,15 @@ class StudyProgress:
         return " · ".join(parts)
 
 
-class Study:
+class Study(Folder):
     """Read and write one study folder."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-
-    def __repr__(self) -> str:
-        return f"Study({str(self.path)!r})"
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    study_json = property(lambda self: self.path / "study.json")
-    samples_dir = property(lambda self: self.path / "samples")
-    stop_file = property(lambda self: self.path / "STOP")
-    lock_file = property(lambda self: self.path / "coordinator.lock")
-    pid_file = property(lambda self: self.path / "coordinator.pid")
-    worker_log = property(lambda self: self.path / "coordinator.log")  # what jobs' spawn writes to
+    study_json = InFolder("study.json")
+    samples_dir = InFolder("samples")
+    stop_file = InFolder("STOP")
+    lock_file = InFolder("coordinator.lock")
+    pid_file = InFolder("coordinator.pid")
+    worker_log = InFolder("coordinator.log")  # what jobs' spawn writes to
 
     # ---- creation / opening ----------------------------------------------------------------------
     @classmethod
