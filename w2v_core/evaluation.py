@@ -61,6 +61,16 @@ class EvaluationFileError(W2VError, ValueError):
     """A user's test file that cannot be used at all (too large, or no readable line)."""
 
 
+def _coverage(
+    used: int, total: int, unit: str, vocab_size: int | None, restrict_vocab: int | None
+) -> str:
+    """'212 of 353 pairs; 141 skipped: a word is not in the vocabulary'."""
+    text = f"{used:,} of {total:,} {unit}"
+    if total > used:
+        text += f"; {total - used:,} skipped: {_skipped_reason(vocab_size, restrict_vocab)}"
+    return text
+
+
 def _skipped_reason(vocab_size: int | None, restrict_vocab: int | None) -> str:
     if vocab_size is not None and restrict_vocab is not None and vocab_size > restrict_vocab:
         return f"a word is not among the {restrict_vocab:,} most frequent words of the vocabulary"
@@ -81,13 +91,9 @@ class WordPairsResult:
     @property
     def coverage(self) -> str:
         """'212 of 353 pairs; 141 skipped: a word is not in the vocabulary'."""
-        skipped = self.pairs_total - self.pairs_used
-        text = f"{self.pairs_used:,} of {self.pairs_total:,} pairs"
-        if skipped:
-            text += (
-                f"; {skipped:,} skipped: {_skipped_reason(self.vocab_size, self.restrict_vocab)}"
-            )
-        return text
+        return _coverage(
+            self.pairs_used, self.pairs_total, "pairs", self.vocab_size, self.restrict_vocab
+        )
 
     @property
     def message(self) -> str | None:
@@ -148,13 +154,9 @@ class AnalogyResult:
     @property
     def coverage(self) -> str:
         """'1,204 of 19,544 questions; 18,340 skipped: a word is not in the vocabulary'."""
-        skipped = self.questions_total - self.attempted
-        text = f"{self.attempted:,} of {self.questions_total:,} questions"
-        if skipped:
-            text += (
-                f"; {skipped:,} skipped: {_skipped_reason(self.vocab_size, self.restrict_vocab)}"
-            )
-        return text
+        return _coverage(
+            self.attempted, self.questions_total, "questions", self.vocab_size, self.restrict_vocab
+        )
 
     @property
     def message(self) -> str | None:
