@@ -1,4 +1,5 @@
-"""Command line: `python -m w2v_core train | resume | rerun | card | stop | list | status | export | ...`.
+"""Command line: `python -m w2v_core train | resume | rerun | card | stop | delete | rename | list |
+status | export | ...`. The command line is the operator: it may stop, rename or delete any run.
 
 The app's training workers run exactly this (`resume RUN_DIR --worker`), and `train --data FILE` goes
 through the same data path as the app (every upload format, the same preprocessing presets and JSON),
@@ -187,6 +188,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     stop = commands.add_parser("stop", help="ask a running training to stop (it saves first)")
     stop.add_argument("run_dir", type=Path)
+
+    delete = commands.add_parser(
+        "delete",
+        help="delete a run folder (refused while it trains)",
+        description="Delete one run folder and everything in it. Asks you to type the run's "
+        "folder name unless --yes is given. Refused while a worker trains the run, and for a "
+        "member of a stability study unless --study-member is given.",
+    )
+    delete.add_argument("run_dir", type=Path)
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.add_argument(
+        "--study-member", action="store_true", help="delete it even if a stability study uses it"
+    )
+
+    rename = commands.add_parser("rename", help="give a run a new name (its folder stays)")
+    rename.add_argument("run_dir", type=Path)
+    rename.add_argument("name", help="the new name, at most 120 characters")
 
     listing = commands.add_parser("list", help="list the runs in a folder")
     listing.add_argument(
@@ -473,6 +491,33 @@ def _cmd_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_delete(args: argparse.Namespace) -> int:
+    from w2v_core.jobs import delete_run
+    from w2v_core.run_folder import RunFolder
+
+    run = RunFolder.open(args.run_dir)  # the command line is the operator: any run it can reach
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise W2VError("Deleting needs a confirmation: add --yes (nothing was deleted).")
+        answer = input(
+            f"Delete run '{run.title()}' ({run.path})? Type its folder name '{run.name}': "
+        )
+        if answer.strip() != run.name:
+            print("Not deleted (the name typed did not match).", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    title = delete_run(run.path, run.path.resolve().parent, allow_study_member=args.study_member)
+    print(f"Deleted run '{title}' ({run.path}).", file=sys.stderr)
+    return 0
+
+
+def _cmd_rename(args: argparse.Namespace) -> int:
+    from w2v_core.jobs import rename_run
+
+    title = rename_run(args.run_dir, args.name)
+    print(f"Renamed: '{title}'.", file=sys.stderr)
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from w2v_core.jobs import list_summaries
     from w2v_core.run_folder import default_runs_root
@@ -490,6 +535,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 "epochs_done": s.epochs_done,
                 "epochs_total": s.epochs_total,
                 "created": s.created,
+                "owner": "command line" if s.ownership.from_command_line else "a browser",
+                "private": s.private,
             }
             print(json.dumps(row, ensure_ascii=False))
         return 0
@@ -822,6 +869,8 @@ COMMANDS = {
     "rerun": _cmd_rerun,
     "card": _cmd_card,
     "stop": _cmd_stop,
+    "delete": _cmd_delete,
+    "rename": _cmd_rename,
     "list": _cmd_list,
     "status": _cmd_status,
     "evaluate": _cmd_evaluate,

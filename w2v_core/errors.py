@@ -48,3 +48,7 @@ class UnknownWordError(W2VError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise print the repr with quotes
         return str(self.args[0])
+
+
+class AccessError(W2VError, PermissionError):
+    """Someone may not do this to a run: it belongs to someone else (`w2v_core.ownership`)."""

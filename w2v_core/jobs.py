@@ -24,7 +24,9 @@ from typing import Any
 
 from w2v_core.config import LOSS_LABELS, MODEL_LABELS, OPTIMIZER_LABELS, TrainConfig
 from w2v_core.corpus import EncodedCorpus
-from w2v_core.errors import RunFolderError
+from w2v_core.errors import AccessError, RunFolderError
+from w2v_core.io_utils import atomic_write_json, read_json
+from w2v_core.ownership import Ownership, Viewer, check_manage, may_view
 from w2v_core.run_folder import (
     EpochRecord,
     ProgressRecord,
@@ -32,6 +34,7 @@ from w2v_core.run_folder import (
     RunState,
     RunStatus,
     list_runs,
+    now_iso,
 )
 from w2v_core.vocab import Vocabulary
 
@@ -72,8 +75,10 @@ def create_and_start(
     vocab: Vocabulary,
     corpus: EncodedCorpus,
     data: dict[str, Any],
+    owner: str | None = None,
 ) -> RunFolder:
     """Write a new run folder under `root` (a fresh name, never an existing run) and start it.
+    `owner`: the owner id of the browser that started it (`w2v_core.ownership`).
 
     Settings are checked first (`w2v_core.trainer.check_trainable`), so an impossible combination is
     a `ConfigError` here rather than a failed job.
@@ -81,7 +86,9 @@ def create_and_start(
     from w2v_core.trainer import check_trainable
 
     check_trainable(config, vocab, corpus)
-    run = RunFolder.create_unique(root, title, config, vocab, corpus, data=data, name=title)
+    run = RunFolder.create_unique(
+        root, title, config, vocab, corpus, data=data, name=title, owner=owner
+    )
     start(run.path)
     return run
 
@@ -226,10 +233,16 @@ class RunSummary:
     created: str  # local time, 'YYYY-mm-dd HH:MM'
     error: str | None
     has_vectors: bool
+    ownership: Ownership = Ownership(None)
+    study_member: str | None = None  # 'run 2 of 5 of a stability study', when it is one
 
     @property
     def epochs(self) -> str:
         return f"{self.epochs_done} / {self.epochs_total}"
+
+    @property
+    def private(self) -> bool:
+        return self.ownership.private
 
 
 def _local_time(iso: str | None) -> str:
@@ -257,15 +270,129 @@ def summarize(run: RunFolder) -> RunSummary:
         created=_local_time(info.get("created_at")),
         error=state.error,
         has_vectors=state.has_vectors,
+        ownership=Ownership.of(info),
+        study_member=describe_study_member(info.get("data") or {}),
     )
 
 
-def list_summaries(root: str | Path) -> list[RunSummary]:
-    """Summaries of every readable run under `root`, newest first; unreadable folders skipped."""
+def describe_study_member(data: dict[str, Any]) -> str | None:
+    """'run 2 of 5 of a stability study' from a run's `data` dict; None for an ordinary run."""
+    study = data.get("study")
+    if not isinstance(study, dict):
+        return None
+    return f"run {study.get('member')} of {study.get('of')} of a stability study"
+
+
+def list_summaries(root: str | Path, viewer: Viewer | None = None) -> list[RunSummary]:
+    """Summaries of every readable run under `root`, newest first; unreadable folders skipped.
+    With `viewer`: only the runs they may see (`w2v_core.ownership.may_view`)."""
     summaries = []
     for run in list_runs(root):
         try:
-            summaries.append(summarize(run))
+            summary = summarize(run)
         except (RunFolderError, OSError, ValueError):
             continue  # a run being created or a broken folder must not break the list
+        if viewer is None or may_view(summary.ownership, viewer):
+            summaries.append(summary)
     return summaries
+
+
+# ---- managing: rename, private, delete (the owner or the operator) ------------------------------------
+def rename_run(run_dir: str | Path, title: str, viewer: Viewer = Viewer.OPERATOR) -> str:
+    """Give a run a new name; returns the name as stored. `AccessError` unless `viewer` may."""
+    run = RunFolder.open(run_dir)
+    check_manage(run.info(), viewer, "rename", run.title())
+    return run.rename(title)
+
+
+def set_private(run_dir: str | Path, private: bool, viewer: Viewer = Viewer.OPERATOR) -> None:
+    """Make a run private (only its owner and the operator see it) or visible to everyone."""
+    run = RunFolder.open(run_dir)
+    check_manage(run.info(), viewer, "make private or public", run.title())
+    if private and run.ownership().from_command_line:
+        raise AccessError(
+            f"Run '{run.title()}' was started from the command line and has no owner: "
+            "making it private would hide it from everyone but the operator."
+        )
+    run.set_private(private)
+
+
+DELETED_DIR = ".deleted"  # under the runs root: a run folder moves here, then is removed
+
+
+def delete_run(
+    run_dir: str | Path,
+    root: str | Path,
+    viewer: Viewer = Viewer.OPERATOR,
+    allow_study_member: bool = False,
+) -> str:
+    """Remove exactly one run's folder; returns its name (title).
+
+    Refused (`RunFolderError` / `AccessError`, saying why) when the folder is not a run directly
+    under `root` (a link, a path elsewhere), when `viewer` may not manage it, when a worker trains
+    it or is about to (stop it first), or when it is a member of a stability study (unless
+    `allow_study_member`). The folder is first renamed away under the control lock, so no Resume
+    can start it meanwhile, then deleted; a pinned class run that it was is unpinned.
+    """
+    given = Path(run_dir)
+    root_path = Path(root).resolve()
+    if given.is_symlink() or given.resolve().parent != root_path:
+        raise RunFolderError(
+            f"'{given}' is not a run folder directly inside the runs folder '{root_path}': "
+            "only those can be deleted."
+        )
+    run = RunFolder.open(given.resolve())
+    info = run.info()
+    title = run.title()
+    check_manage(info, viewer, "delete", title)
+    member = describe_study_member(info.get("data") or {})
+    if member and not allow_study_member:
+        raise RunFolderError(
+            f"Run '{title}' is {member}: deleting it would leave that study incomplete. Delete "
+            "the study instead, or (command line) pass --study-member to delete this run anyway."
+        )
+    pinned = class_run(root_path) == run.name
+    trash = root_path / DELETED_DIR
+    trash.mkdir(exist_ok=True)
+    run.move_away(trash)
+    if pinned:
+        unpin_class_run(root_path)
+    return title
+
+
+# ---- the class run: one run the operator pins on Home for everyone ----------------------------------
+CLASS_RUN_FILE = "class_run.json"
+
+
+def class_run(root: str | Path) -> str | None:
+    """The folder name of the pinned class run, when one is pinned and still exists."""
+    try:
+        values = read_json(Path(root) / CLASS_RUN_FILE)
+    except (OSError, ValueError):
+        return None
+    name = values.get("run") if isinstance(values, dict) else None
+    if not isinstance(name, str) or "/" in name or name.startswith("."):
+        return None
+    return name if (Path(root) / name / "run.json").is_file() else None
+
+
+def pin_class_run(root: str | Path, run_dir: str | Path, viewer: Viewer = Viewer.OPERATOR) -> None:
+    """Pin a run for the whole class (operator only; a private run cannot be pinned)."""
+    if not viewer.operator:
+        raise AccessError("Only the operator can pin the class run.")
+    run = RunFolder.open(run_dir)
+    if run.path.resolve().parent != Path(root).resolve():
+        raise RunFolderError(
+            f"Run '{run.title()}' is not in the runs folder, so it cannot be pinned."
+        )
+    if run.ownership().private:
+        raise AccessError(
+            f"Run '{run.title()}' is private, so the class could not open it: make it public first."
+        )
+    atomic_write_json(Path(root) / CLASS_RUN_FILE, {"run": run.name, "pinned_at": now_iso()})
+
+
+def unpin_class_run(root: str | Path, viewer: Viewer = Viewer.OPERATOR) -> None:
+    if not viewer.operator:
+        raise AccessError("Only the operator can unpin the class run.")
+    (Path(root) / CLASS_RUN_FILE).unlink(missing_ok=True)

@@ -65,6 +65,7 @@ from w2v_core.io_utils import (
     publish_json_once,
     read_json,
 )
+from w2v_core.ownership import OWNER_KEY, PRIVATE_KEY, Ownership
 from w2v_core.vocab import Vocabulary
 
 try:  # POSIX; elsewhere a worker's liveness falls back to its pid
@@ -302,15 +303,20 @@ class RunFolder(Folder):
         corpus: EncodedCorpus,
         data: dict[str, Any] | None = None,
         name: str | None = None,
+        owner: str | None = None,
     ) -> RunFolder:
         """Start a new run folder. Exclusive: of two processes creating the same folder at the same
         moment, exactly one succeeds; the other gets a `RunFolderError`, and nothing is overwritten.
+        `owner`: the owner id (`w2v_core.ownership.owner_id`) of the browser that started it; None
+        for the command line.
         """
         run = cls(path)
         run.path.mkdir(parents=True, exist_ok=True)
         info = {
             "format_version": FORMAT_VERSION,
             "name": name or run.path.name,
+            OWNER_KEY: owner,
+            PRIVATE_KEY: False,
             "status": RunStatus.CREATED.value,
             "error": None,
             "created_at": now_iso(),
@@ -352,6 +358,7 @@ class RunFolder(Folder):
         corpus: EncodedCorpus,
         data: dict[str, Any] | None = None,
         name: str | None = None,
+        owner: str | None = None,
     ) -> RunFolder:
         """A new run under `root` named `<YYYYmmdd-HHMMSS>-<slug of label>` (with -2, -3, ... when
         taken): two Starts in the same second get two folders, never one."""
@@ -362,7 +369,9 @@ class RunFolder(Folder):
             if (candidate / "run.json").exists():
                 continue
             try:
-                return cls.create(candidate, config, vocab, corpus, data=data, name=name)
+                return cls.create(
+                    candidate, config, vocab, corpus, data=data, name=name, owner=owner
+                )
             except RunFolderError:
                 if not (candidate / "run.json").exists():
                     raise
@@ -402,6 +411,24 @@ class RunFolder(Folder):
             info["updated_at"] = now_iso()
             atomic_write_json(self.run_json, info)
             return info
+
+    # ---- who it belongs to, what it is called (w2v_core.ownership has the rules) ----------------
+    def ownership(self) -> Ownership:
+        return Ownership.of(self.info())
+
+    def title(self) -> str:
+        """The name the person gave the run (the folder name when none)."""
+        return str(self.info().get("name") or self.name)
+
+    def rename(self, title: str) -> str:
+        """Give the run a new name (its folder, and so its links, stay); returns the clean name."""
+        cleaned = clean_title(title)
+        self.update(name=cleaned)
+        return cleaned
+
+    def set_private(self, private: bool) -> None:
+        """Private: only its owner and the operator see it (`w2v_core.ownership.may_view`)."""
+        self.update(**{PRIVATE_KEY: bool(private)})
 
     def written_status(self, info: dict[str, Any] | None = None) -> RunStatus:
         value = (info or self.info()).get("status") or RunStatus.CREATED.value
@@ -753,6 +780,24 @@ class RunFolder(Folder):
         except OSError:
             return ""
 
+    # ---- deleting ------------------------------------------------------------------------------
+    def move_away(self, trash: Path) -> None:
+        """Delete this run folder: refused while a worker trains it or is about to. Under the control
+        lock (which `launch` takes too) the folder is renamed into `trash` (same file system), so
+        from that instant no one can open or start it; then it is removed. Whether this viewer may
+        delete it, and that it is a run of the runs root, is `w2v_core.jobs.delete_run`'s part."""
+        import secrets
+        import shutil
+
+        target = Path(trash) / f"{self.name}.{secrets.token_hex(4)}"
+        with self._control_lock():
+            if self.worker_alive():
+                raise RunFolderError(
+                    f"Run '{self.title()}' is training: stop it first, then delete it."
+                )
+            os.rename(self.path, target)
+        shutil.rmtree(target, ignore_errors=True)
+
     # ---- housekeeping --------------------------------------------------------------------------
     def remove_stale_temp_files(self, min_age_seconds: float = STALE_TEMP_SECONDS) -> int:
         """Delete temp files an interrupted write left behind; returns how many. Only call with a
@@ -832,6 +877,22 @@ def process_alive(pid: int) -> bool:
         return b"w2v_core" in (proc / "cmdline").read_bytes()  # not a reused pid
     except OSError:
         return False
+
+
+TITLE_MAX_CHARS = 120
+
+
+def clean_title(title: str) -> str:
+    """A run name as stored: one line, no control characters, at most `TITLE_MAX_CHARS`."""
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in str(title)).split())
+    if not cleaned:
+        raise RunFolderError("A run's name cannot be empty: type a name.")
+    if len(cleaned) > TITLE_MAX_CHARS:
+        raise RunFolderError(
+            f"A run's name can have at most {TITLE_MAX_CHARS} characters (this one has "
+            f"{len(cleaned)}): shorten it."
+        )
+    return cleaned
 
 
 def slug(text: str, limit: int = 40) -> str:

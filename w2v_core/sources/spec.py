@@ -152,11 +152,22 @@ def upload_path(digest: str, filename: str) -> Path:
     return uploads_dir() / digest / Path(filename).name
 
 
+UPLOAD_OWNERS_FILE = ".owners"  # beside an upload: the owner ids of the browsers that uploaded it
+
+
 def store_upload(
-    filename: str, data: bytes, txt_mode: TxtMode = "lines", encoding: str | None = None
+    filename: str,
+    data: bytes,
+    txt_mode: TxtMode = "lines",
+    encoding: str | None = None,
+    owner: str | None = None,
 ) -> DataSpec:
-    """Keep an uploaded file under its SHA-256 (written once) and return the spec that names it."""
-    from w2v_core.io_utils import atomic_write_bytes
+    """Keep an uploaded file under its SHA-256 (written once) and return the spec that names it.
+
+    `owner`: the owner id (`w2v_core.ownership.owner_id`) of the browser that uploaded it, added to
+    the upload's owners, so a link naming the digest opens it only for them (`upload_owned_by`).
+    """
+    from w2v_core.io_utils import atomic_write_bytes, atomic_write_text
 
     digest = hashlib.sha256(data).hexdigest()
     target = upload_path(digest, filename)
@@ -165,8 +176,30 @@ def store_upload(
         atomic_write_bytes(target, data)
     else:
         os.utime(target)  # uploaded again: young again (see `prune_uploads`)
+    if owner is not None:
+        owners = _upload_owners(digest)
+        if owner not in owners:
+            atomic_write_text(target.parent / UPLOAD_OWNERS_FILE, "".join(
+                f"{o}\n" for o in sorted(owners | {owner})
+            ))  # fmt: skip
     name = Path(filename).name
     return DataSpec("upload", digest, name, filename=name, txt_mode=txt_mode, encoding=encoding)
+
+
+def _upload_owners(digest: str) -> set[str]:
+    try:
+        text = (uploads_dir() / digest / UPLOAD_OWNERS_FILE).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {line for line in text.split() if _SHA256.match(line)}
+
+
+def upload_owned_by(digest: str, owner: str | None) -> bool:
+    """Whether the browser with owner id `owner` uploaded the file stored as `digest` (uploading
+    the same bytes makes a browser an owner too: it has them)."""
+    if owner is None or not _SHA256.match(str(digest)):
+        return False
+    return owner in _upload_owners(digest)
 
 
 UPLOAD_MAX_AGE_SECONDS = 24 * 3600  # an upload no run names is deleted after a day untouched
