@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 from w2v_core import evaluation
+from w2v_core import trainer as trainer_module
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import build_from_text_file, encode_documents
 from w2v_core.embeddings import Embeddings
@@ -280,7 +281,10 @@ def test_equal_human_scores_give_a_message_not_nan(angles: Embeddings, tmp_path:
     assert "give no rank correlation" in result.message
 
 
-def test_the_trainer_stores_an_evaluation_per_epoch(tmp_path: Path, lee_corpus_path: Path) -> None:
+def test_the_trainer_stores_an_evaluation_per_epoch(
+    tmp_path: Path, lee_corpus_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(trainer_module, "EVALUATION_SHARE", float("inf"))  # no time budget
     vocab, corpus = build_from_text_file(lee_corpus_path, min_count=5)
     config = TrainConfig(dim=16, epochs=3, threads=1, keep_every=2)
     run = RunFolder.create(tmp_path / "run", config, vocab, corpus)
@@ -294,6 +298,20 @@ def test_the_trainer_stores_an_evaluation_per_epoch(tmp_path: Path, lee_corpus_p
         again = evaluate_word_pairs(Embeddings.from_run(run, record.epoch), "wordsim353")
         assert record.wordsim353.spearman == pytest.approx(again.spearman, abs=1e-12)
     assert missing_evaluations(run) == []
+
+
+def test_evaluations_keep_to_their_share_of_the_training_time(
+    tmp_path: Path, lee_corpus_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no time for evaluations, the first epoch (nothing spent yet) and the last are scored;
+    the others are left for the Evaluate page's "compute the missing epochs"."""
+    monkeypatch.setattr(trainer_module, "EVALUATION_SHARE", 0.0)
+    vocab, corpus = build_from_text_file(lee_corpus_path, min_count=5)
+    config = TrainConfig(dim=8, epochs=4, threads=1)
+    run = RunFolder.create(tmp_path / "run", config, vocab, corpus)
+    train(config, vocab, corpus, run=run)
+    assert [r.epoch for r in stored_evaluations(run)] == [1, 4]
+    assert missing_evaluations(run) == [2, 3]
 
 
 def test_an_evaluation_error_is_recorded_and_training_finishes(

@@ -111,9 +111,29 @@ def request_study_stop(study_dir: str | Path) -> None:
     Study.open(study_dir).request_stop()
 
 
+def ensure_spare_worker(runs_root: str | Path) -> int | None:
+    """Keep a spare worker waiting under `runs_root` (`w2v_core.spare_worker`), so the next Start
+    trains within a second instead of paying a fresh process's start-up. The app calls it once."""
+    from w2v_core import spare_worker
+
+    return spare_worker.ensure_spare(runs_root, niceness=WORKER_NICENESS)
+
+
 def _spawn(arguments: list[str], run: Any) -> int:
-    """Start `python -m w2v_core ARGUMENTS` detached; `run` (a RunFolder, or a stability Study)
+    """Start `python -m w2v_core ARGUMENTS` detached, or hand them to a spare worker waiting under
+    the run's runs root (then start the next spare); `run` (a RunFolder, or a stability Study)
     names the log it writes to (`worker_log`)."""
+    from w2v_core import spare_worker
+
+    if isinstance(run, RunFolder) and arguments[0] == "resume":
+        pid = spare_worker.hand_over(run.path.parent, arguments)
+        if pid is not None:
+            spare_worker.start_spare(
+                run.path.parent,
+                delay=spare_worker.REPLACEMENT_DELAY_SECONDS,
+                niceness=WORKER_NICENESS,
+            )
+            return pid
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p

@@ -36,6 +36,9 @@ from w2v_core.sampling import linear_learning_rate
 from w2v_core.vocab import Vocabulary
 
 STOP_FILE_POLL_SECONDS = 0.2
+# The evaluation after each epoch may take at most this share of the training time (the last epoch
+# is always evaluated): on a small corpus one evaluation takes longer than an epoch.
+EVALUATION_SHARE = 0.25
 ProgressReport = ProgressRecord  # what `on_progress` receives is exactly what metrics.jsonl holds
 
 
@@ -111,6 +114,8 @@ class Trainer:
         self.device_label = describe_device(self.device, config.cpu_threads)
         self.engine = _make_engine(engine_cls, config, vocab.counts, corpus, self.device)
         self._diverged = False
+        self._training_seconds = 0.0  # epochs so far in this process, for the evaluation's budget
+        self._evaluation_seconds = 0.0
 
     def _torch_threads(self) -> int:
         """PyTorch's intra-op threads. The batched engine's per-batch ops are small: on the 2-core
@@ -298,13 +303,25 @@ class Trainer:
     def _evaluate_checkpoint(self, epoch: int) -> None:
         """Benchmark scores of the checkpoint just saved, kept in the run (`w2v_core.evaluation`).
 
+        Within a budget: an epoch is evaluated while the evaluations so far took at most
+        `EVALUATION_SHARE` of the training time, and the last epoch always is. Epochs of a second
+        (a small corpus, where one evaluation can take longer than the epoch) are otherwise left
+        for the Evaluate page's "compute the missing epochs"; epochs of minutes are all evaluated.
+
         Read-only on the vectors (a copy), so training and resume stay bit for bit the same. Skipped
         when a stop was requested (the scores can be computed later, on demand); a failure is recorded
         by the evaluation, and anything else only printed: an evaluation never fails training.
         """
         assert self.run is not None
+        self._training_seconds += time.perf_counter() - self._epoch_start
         if self.stop_event.is_set() or self.run.stop_requested():
             return
+        if (
+            epoch < self.config.epochs
+            and self._evaluation_seconds > EVALUATION_SHARE * self._training_seconds
+        ):
+            return  # short epochs: this one's scores are left to the Evaluate page's button
+        started = time.perf_counter()
         try:
             from w2v_core import evaluation
             from w2v_core.embeddings import Embeddings
@@ -316,6 +333,8 @@ class Trainer:
             evaluation.evaluate_checkpoint(self.run, epoch, "input", embeddings=emb)
         except Exception as error:  # noqa: BLE001 - a lost score must not cost the training
             print(f"Evaluation of epoch {epoch} skipped: {error}", file=sys.stderr, flush=True)
+        finally:
+            self._evaluation_seconds += time.perf_counter() - started
 
     def _stopped(self, epoch: int) -> TrainResult:
         self._emit_report()

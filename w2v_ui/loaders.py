@@ -406,6 +406,13 @@ def _warm_up_umap(delay: float) -> None:
     # No lower CPU priority for this thread: it holds the GIL while it compiles, and a thread starved
     # by the training worker while holding it would freeze every page of the server.
     time.sleep(delay)
+    from w2v_core import jobs
+    from w2v_ui import runs
+
+    jobs.ensure_spare_worker(runs.runs_root())  # the first Start trains within a second
+    # The trainer's imports (torch: 2-3 s on 2 cores) next: Start needs them to check the settings
+    # and write the run folder, and would otherwise pay for them while the person waits.
+    import w2v_core.trainer  # noqa: F401
     from w2v_core.projection import warm_up_umap
 
     warm_up_umap()
@@ -413,7 +420,8 @@ def _warm_up_umap(delay: float) -> None:
 
 @st.cache_resource(show_spinner=False)
 def start_warm_up() -> object:
-    """Compile UMAP's numba code once per server process, in a background thread.
+    """Import the trainer (torch) and compile UMAP's numba code once per server process, in a
+    background thread.
 
     The first UMAP fit in a process spends most of its time compiling (tens of seconds on a
     2-core machine); doing it while the person is still choosing data and training means their
