@@ -278,6 +278,13 @@ def main() -> None:
         action="store_true",
         help="only the first render and the Quick demo (Start -> first epoch -> map)",
     )
+    parser.add_argument(
+        "--wait-before-start",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="seconds on the Train page before Start (the server's warm-up runs meanwhile)",
+    )
     args = parser.parse_args()
     results: dict[str, object] = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
