@@ -95,13 +95,8 @@ with left.container(border=True):
     )
 with right.container(border=True):
     st.markdown("**The whole run (.zip)**")
-    st.caption("Settings, vocabulary, encoded corpus, metrics and all checkpoints.")
-    st.download_button(
-        "Run folder (.zip)",
-        downloads.run_zip_bytes(run_name),
-        file_name=f"{run_name}.zip",
-        mime="application/zip",
-        icon=":material/folder_zip:",
-        on_click="ignore",
-        key=state.EXPORT_ZIP,
+    st.caption(
+        "Settings, vocabulary, encoded corpus, metrics and checkpoints: unzipped into another "
+        "server's runs folder, the run opens there (and can be resumed from its newest epoch)."
     )
+    downloads.run_zip_section(run_name)

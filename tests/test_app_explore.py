@@ -151,8 +151,42 @@ def test_export_offers_every_format(run: str) -> None:
         "vectors.tsv",
         "metadata.tsv",
         "Coordinates (.csv)",
-        "Run folder (.zip)",
     }
+
+
+def test_the_run_zip_shows_its_size_then_is_prepared_and_downloaded(run: str) -> None:
+    import zipfile
+
+    at = open_page("export", run)
+    choice = at.radio(key="export.zip_checkpoints")
+    assert choice.value == "last"
+    labels = list(choice.options)
+    assert labels[0].startswith("Only the newest epoch (") and labels[1].startswith("All 2 saved")
+    prepare = at.button(key="export.zip_prepare")
+    assert prepare.label.startswith("Prepare the zip (") and prepare.label.endswith(" kB)")
+    prepare.click().run()
+    from w2v_ui import downloads
+
+    job = downloads.run_zip_job(run, "last")
+    assert job.wait(60) and job.error is None
+    at.run()
+    download = at.get("download_button")[-1]
+    assert download.proto.label.startswith("Download the zip (")
+    with zipfile.ZipFile(job.result) as archive:
+        names = archive.namelist()
+    assert f"{run}/checkpoints/epoch_002.safetensors" in names
+    assert f"{run}/checkpoints/epoch_001.safetensors" not in names
+
+
+def test_a_zip_above_the_download_limit_points_to_the_command_line(
+    run: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from w2v_ui import downloads
+
+    monkeypatch.setattr(downloads, "zip_limit_bytes", lambda: 10)
+    at = open_page("export", run)
+    assert any("--format zip" in text for text in texts(at.warning))
+    assert not at.get("button") or all(b.key != "export.zip_prepare" for b in at.get("button"))
 
 
 def test_a_centre_word_from_another_run_falls_back_to_the_frequent_words_map(run: str) -> None:

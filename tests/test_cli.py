@@ -49,6 +49,25 @@ def test_export_projector_writes_two_tsvs(trained_run, tmp_path):
     assert len(vectors[0].split("\t")) == 100
 
 
+def test_export_zip_of_the_last_checkpoint_opens_as_a_run(trained_run, tmp_path):
+    import zipfile
+
+    from w2v_core.embeddings import Embeddings
+
+    out = tmp_path / "run.zip"
+    done = cli("export", str(trained_run), "--format", "zip", "--checkpoints", "last",
+               "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(out) as archive:
+        archive.extractall(tmp_path / "unzipped")
+    copy = tmp_path / "unzipped" / trained_run.name
+    assert sorted(p.name for p in (copy / "checkpoints").iterdir()) == [
+        "epoch_002.json",
+        "epoch_002.safetensors",
+    ]
+    assert Embeddings.from_run(copy).most_similar("government", k=3)
+
+
 def test_neighbors_prints_words_and_similarities(trained_run):
     done = cli("neighbors", str(trained_run), "government", "--k", "3")
     assert done.returncode == 0, done.stderr

@@ -22,6 +22,8 @@ from w2v_core.export import (
     export_projector,
     export_run_zip,
     export_word2vec,
+    run_zip_files,
+    run_zip_size,
 )
 from w2v_core.run_folder import RunFolder
 from w2v_core.vocab import Vocabulary
@@ -137,6 +139,36 @@ def test_run_zip_holds_the_run_folder(tmp_path: Path) -> None:
         "my-run/checkpoints/epoch_001.json",
     } <= names
     assert not any(name.endswith((".tmp", "STOP")) for name in names)
+
+
+def test_run_zip_of_the_last_epoch_leaves_the_older_checkpoints_out(tmp_path: Path) -> None:
+    vocab = Vocabulary(["a", "b"], [3, 2])
+    run = RunFolder.create(
+        tmp_path / "r", TrainConfig(), vocab, encode_documents([["a", "b"]], vocab)
+    )
+    for epoch in (1, 2, 3):
+        run.save_checkpoint(epoch, {"input": torch.eye(2) * epoch, "output": torch.eye(2)}, {})
+    run.save_checkpoint("stopped", {"input": torch.eye(2), "output": torch.eye(2)}, {})
+    reports: list[tuple[float, str]] = []
+    path = export_run_zip(run.path, tmp_path / "last.zip", epochs="last", progress=
+                          lambda fraction, message: reports.append((fraction, message)))  # fmt: skip
+    with zipfile.ZipFile(path) as archive:
+        checkpoints = sorted(n for n in archive.namelist() if "/checkpoints/" in n)
+        info = archive.getinfo("r/checkpoints/epoch_003.safetensors")
+    assert checkpoints == [
+        "r/checkpoints/epoch_003.json",
+        "r/checkpoints/epoch_003.safetensors",
+        "r/checkpoints/stopped.json",
+        "r/checkpoints/stopped.safetensors",
+    ]
+    assert info.compress_type == zipfile.ZIP_STORED  # float arrays: stored, not deflated
+    fractions = [f for f, _ in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    # the size shown beforehand: the files' sizes, which the zip exceeds only by its headers
+    expected = run_zip_size(run.path, "last")
+    assert expected == sum(f.stat().st_size for f in run_zip_files(run.path, "last"))
+    assert expected < path.stat().st_size < expected + 4096
+    assert run_zip_size(run.path, "all") > expected
 
 
 def test_run_zip_inside_the_run_folder_does_not_include_itself(tmp_path: Path) -> None:

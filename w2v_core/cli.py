@@ -240,12 +240,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--vectors", choices=["input", "output", "average"], default="input")
     evaluate.add_argument("--json", action="store_true", help="one JSON object")
 
-    export = commands.add_parser("export", help="write vectors in a standard format")
+    export = commands.add_parser(
+        "export", help="write vectors in a standard format, or the whole run as a zip"
+    )
     export.add_argument("run_dir", type=Path)
     export.add_argument(
-        "--format", choices=["word2vec", "word2vec-binary", "projector"], default="word2vec"
+        "--format",
+        choices=["word2vec", "word2vec-binary", "projector", "zip"],
+        default="word2vec",
+        help="zip: the run folder (settings, vocabulary, corpus, metrics, checkpoints)",
     )
     export.add_argument("--out", type=Path, required=True, help="file (or folder for projector)")
+    export.add_argument(
+        "--checkpoints",
+        choices=["all", "last"],
+        default="all",
+        help="with --format zip: every saved epoch, or only the newest (default: all)",
+    )
     export.add_argument("--epoch", type=whole_number(1), default=None, help="default: latest")
     export.add_argument("--vectors", choices=["input", "output", "average"], default="input")
 
@@ -692,6 +703,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from w2v_core.embeddings import Embeddings
     from w2v_core.export import export_projector, export_word2vec
 
+    if args.format == "zip":
+        from w2v_core.export import export_run_zip
+
+        path = export_run_zip(args.run_dir, args.out, epochs=args.checkpoints)
+        print(f"Wrote {path} ({path.stat().st_size / 1e6:,.1f} MB)", file=sys.stderr)
+        return 0
     embeddings = Embeddings.from_run(args.run_dir, epoch=args.epoch, kind=args.vectors)
     if args.format == "projector":
         vectors_tsv, metadata_tsv = export_projector(embeddings, args.out)

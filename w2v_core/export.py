@@ -18,7 +18,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -116,29 +116,81 @@ def export_projector(
     return vectors_path, metadata_path
 
 
-def export_run_zip(run_dir: str | Path, path: str | Path) -> Path:
-    """Zip a whole run folder (settings, vocabulary, corpus, metrics, checkpoints) into `path`.
+ZipEpochs = Literal["all", "last"]
+# Checkpoints and the encoded corpus are float/int arrays that deflate hardly shrinks (a few per cent)
+# at a large cost in time: they are stored as they are; text files (settings, metrics) are deflated.
+_STORED_SUFFIXES = frozenset({".safetensors", ".npz", ".npy"})
 
-    Entries sit under the run folder's name, so unzipping recreates the folder. Temporary files of
-    writes in progress and a pending STOP request are left out.
+
+def run_zip_files(run_dir: str | Path, epochs: ZipEpochs = "all") -> list[Path]:
+    """The files a run's zip holds: everything but temporary files and a pending STOP request; with
+    `epochs="last"` only the newest saved checkpoint (and "where it stopped", if any) of the
+    checkpoints, so the run still opens and can be resumed elsewhere."""
+    if epochs not in get_args(ZipEpochs):
+        raise ConfigError(f"epochs must be one of {get_args(ZipEpochs)}, not '{epochs}'.")
+    run = RunFolder.open(run_dir)
+    root = run.path.resolve()
+    checkpoint_dir = run.checkpoint_dir.resolve()
+    keep_stems: set[str] | None = None
+    if epochs == "last":
+        saved = [e for e in run.saved_epochs() if isinstance(e, int)]
+        keep_stems = {f"epoch_{saved[-1]:03d}"} if saved else set()
+        keep_stems.add("stopped")
+    files = []
+    for file in sorted(root.rglob("*")):
+        if not file.is_file() or file.name.endswith(".tmp") or file.name == run.stop_file.name:
+            continue
+        dropped_epoch = keep_stems is not None and file.stem not in keep_stems
+        if dropped_epoch and file.parent.resolve() == checkpoint_dir:
+            continue
+        files.append(file)
+    return files
+
+
+def run_zip_size(run_dir: str | Path, epochs: ZipEpochs = "all") -> int:
+    """About how many bytes the zip will have (its files' sizes: the checkpoints, nearly all of it,
+    are stored uncompressed), to show before it is made."""
+    return sum(f.stat().st_size for f in run_zip_files(run_dir, epochs))
+
+
+def export_run_zip(
+    run_dir: str | Path,
+    path: str | Path,
+    epochs: ZipEpochs = "all",
+    progress: Callable[[float, str], None] | None = None,
+) -> Path:
+    """Zip a run folder (settings, vocabulary, corpus, metrics, the chosen checkpoints) into `path`.
+
+    Entries sit under the run folder's name, so unzipping recreates the folder. Written file by file
+    to disk, so memory stays small whatever the size; `progress(fraction, message)` after each file.
     """
     run = RunFolder.open(run_dir)
-    path = Path(path)
     root = run.path.resolve()
-    target = path.resolve()
+    target = Path(path).resolve()
+    files = [f for f in run_zip_files(root, epochs) if f.resolve() != target]
+    total = max(sum(f.stat().st_size for f in files), 1)
 
     def write(temp: Path) -> None:
+        done = 0
         with zipfile.ZipFile(
             temp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6
         ) as archive:
-            skipped = {target, temp.resolve(), root / run.stop_file.name}
-            for file in sorted(root.rglob("*")):
-                if not file.is_file() or file.resolve() in skipped or file.name.endswith(".tmp"):
+            for file in files:
+                if file.resolve() == temp.resolve():
                     continue
-                archive.write(file, arcname=Path(root.name) / file.relative_to(root))
+                stored = file.suffix in _STORED_SUFFIXES
+                archive.write(
+                    file,
+                    arcname=Path(root.name) / file.relative_to(root),
+                    compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED,
+                )
+                done += file.stat().st_size
+                if progress is not None:
+                    progress(done / total, f"{file.relative_to(root)} ({done / 1e6:,.0f} of "
+                             f"{total / 1e6:,.0f} MB)")  # fmt: skip
 
-    atomic_write(path, write)
-    return path
+    atomic_write(target, write)
+    return target
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -101,9 +101,10 @@ def missing_epochs_button(run_name: str, kind: str) -> None:
         " …" if len(missing) > 6 else ""
     )
     st.info(
-        f"{len(missing)} saved checkpoint(s) have no scores yet ({shown}): runs trained before the "
-        "app evaluated every epoch, other vectors than the input ones, a stop, or an evaluation "
-        "that failed.",
+        f"{len(missing)} saved checkpoint(s) have no scores yet ({shown}): epochs skipped "
+        "during training because scoring them would have taken more than a quarter of the "
+        "training time, runs trained before the app evaluated every epoch, other vectors than the "
+        "input ones, a stop, or an evaluation that failed.",
         icon=":material/info:",
     )
     if st.button("Compute the missing scores", key=state.EVAL_COMPUTE, icon=":material/calculate:"):

@@ -332,6 +332,13 @@ class _Preparations:
             if entry is not None and entry.done and entry.error is not None:
                 del self._entries[key]
 
+    def forget(self, key) -> None:
+        """Drop a finished request (succeeded or failed), so the next one does the work again."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.done:
+                del self._entries[key]
+
     def _evict(self) -> None:
         finished = [k for k, p in self._entries.items() if p.done]
         while len(self._entries) > self._max_entries and finished:

@@ -126,6 +126,10 @@ EXPORT_PROJECTOR_VECTORS = "export.projector_vectors"
 EXPORT_PROJECTOR_METADATA = "export.projector_metadata"
 EXPORT_COORDINATES = "export.coordinates"
 EXPORT_ZIP = "export.zip"
+EXPORT_ZIP_CHECKPOINTS = "export.zip_checkpoints"
+EXPORT_ZIP_PREPARE = "export.zip_prepare"
+EXPORT_ZIP_RETRY = "export.zip_retry"
+EXPORT_ZIP_STARTED = "export.zip_started"  # the (run, checkpoints, stamp) whose zip this tab asked for
 
 # ---- Methods card
 CARD_RUN = "card.run"
