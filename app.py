@@ -1,14 +1,15 @@
 """Word2vec Studio: `streamlit run app.py`.
 
 The entry point is the frame around every page: page config, the navigation (the four steps in
-order), the `?run=` link handling and the sidebar status. Each page is a file under app_pages/,
+order), who is looking (the browser's token, the operator unlock), the `?data=` / `?run=` link
+handling and the sidebar status. Each page is a file under app_pages/,
 not pages/: Streamlit treats a pages/ folder as an old-style multipage app and, right after a
 server start, would serve a link such as /map as a bare page without this frame.
 """
 
 import streamlit as st
 
-from w2v_ui import loaders, state, widgets
+from w2v_ui import loaders, manage_view, state, viewer, widgets
 
 st.set_page_config(page_title="Word2vec Studio", page_icon=":material/hub:", layout="wide")
 
@@ -33,13 +34,18 @@ navigation = st.navigation(
 )
 loaders.start_warm_up()  # once per server process
 state.restore_widget_values()
-state.sync_run_with_url()
+state.sync_data_with_url()
+state.sync_run_with_url()  # after the data: a run link in a tab without data takes the run's data
+state.write_links()
 status = st.sidebar.empty()
 # Drawn before the page too: after a page's st.stop() (an empty state, an error box) every further
 # st call in this run is refused, so the block drawn in `finally` below would never appear.
 widgets.sidebar_status(status)
+manage_view.operator_box(st.sidebar)
+viewer.keep_token_in_browser(st.sidebar)
 try:
     navigation.run()
 finally:  # also after st.stop() or an interrupted run
     state.remember_widget_values()
+    state.write_links()  # what the page chose goes into the address bar
     widgets.sidebar_status(status)  # what the page changed (a run started, data chosen)

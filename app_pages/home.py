@@ -1,8 +1,9 @@
-"""Home: what the app does, the four steps, the training device, and the runs on this server."""
+"""Home: what the app does, the four steps, the training device, the class run, and the runs on this
+server (rename, private, delete for their owners: `w2v_ui.manage_view`)."""
 
 import streamlit as st
 
-from w2v_ui import loaders, runs, state, widgets
+from w2v_ui import loaders, manage_view, runs, state, widgets
 
 st.title("Word2vec Studio")
 st.markdown(
@@ -39,7 +40,9 @@ for column, (page, label, text) in zip(steps, STEPS, strict=False):
 
 st.markdown(f"Training on this server runs on: **{loaders.device_description()}**")
 
+manage_view.class_run_banner()
 st.subheader("Runs on this server")
+manage_view.show_note()
 summaries = runs.list_summaries()
 if not summaries:
     widgets.empty_state(
@@ -55,6 +58,7 @@ table = {  # the long settings text last, so the short columns stay in view
     "Epochs": [s.epochs for s in summaries],
     "Created": [s.created for s in summaries],
     "Corpus": [s.corpus for s in summaries],
+    "Whose": [widgets.ownership_label(s) + (" · private" if s.private else "") for s in summaries],
     "Words": [s.vocab_size for s in summaries],
     "Settings": [s.settings for s in summaries],
 }
@@ -110,3 +114,4 @@ if chosen is not None:
     )
     if chosen.error:
         st.error(widgets.escape_markdown(chosen.error))
+    manage_view.manage_run(chosen)

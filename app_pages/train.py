@@ -13,6 +13,7 @@ from w2v_ui import (
     state,
     train_settings,
     training_view,
+    viewer,
     widgets,
 )
 
@@ -96,6 +97,7 @@ with st.expander("Settings" if name is None else "Settings for a new run", expan
             vocab,
             corpus,
             data,
+            owner=viewer.owner_id(),  # the run belongs to this browser
             spinner="Writing the run folder and starting training…",
         )
         state.set_current_run(run.name)

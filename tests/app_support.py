@@ -170,3 +170,13 @@ def read(elements) -> list[str]:
     """What a reader sees of each element's Markdown: backslash escapes shown as their character
     (user text is escaped before it is shown, so "1.5" is sent as "1\\.5")."""
     return [re.sub(r"\\(.)", r"\1", text) for text in texts(elements)]
+
+
+def claim_for(at, *run_dirs: Path) -> None:
+    """Make runs belong to the browser of AppTest `at` (as if that tab had started them): run.json's
+    owner becomes the SHA-256 of the token its session holds (`w2v_ui.viewer`)."""
+    from w2v_core.ownership import owner_id
+
+    token = at.session_state["browser.token"]
+    for run_dir in run_dirs:
+        RunFolder(run_dir).update(owner=owner_id(token))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app_support import ANIMALS, app_test, make_run, page, texts
 
+from w2v_core.ownership import new_token, owner_id
 from w2v_core.run_folder import RunFolder
 
 STUDY = "20261121-130000-topic-study"
@@ -80,7 +81,12 @@ def test_an_unknown_word_is_escaped_with_suggestions(runs_root: Path) -> None:
 
 def test_a_stopped_study_offers_resume_and_uses_its_finished_runs(runs_root: Path) -> None:
     make_study(runs_root, statuses=("finished", "finished", "stopped"))
-    at = open_page("stability")
+    token = new_token()  # the browser that started the study: only it (or the operator) resumes it
+    study_json = runs_root / "studies" / STUDY / "study.json"
+    study_json.write_text(
+        json.dumps({**json.loads(study_json.read_text()), "owner": owner_id(token)})
+    )
+    at = open_page("stability", **{"browser.token": token})
     assert any(b.label == "Resume the study" for b in at.button)
     at.text_input(key="stab.word").input("dog").run()
     assert list(at.dataframe[0].value["runs"][:7]) == ["2 of 2"] * 7

@@ -3,20 +3,24 @@ finished, failed and stopped runs, and (slow) a real background training job."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import pytest
-from app_support import app_test, make_run, page, texts
+from app_support import app_test, claim_for, make_run, page, texts
 
 from w2v_core import jobs, sources
 from w2v_core.run_folder import RunFolder, RunStatus
 
 
 def open_train(run: str | None = None, data=None):
+    """The Train page of a tab whose current run is `run`, as after that tab pressed Start (so the
+    run is this browser's)."""
     at = app_test(timeout=120).run()
     if run:
         at.session_state["run"] = run
+        claim_for(at, Path(os.environ["W2V_RUNS_DIR"]) / run)
     if data is not None:
         at.session_state["data_source"] = data
     at.switch_page(page("train")).run()

@@ -227,11 +227,13 @@ class Study(Folder):
         title: str | None = None,
         runs_root: str | Path | None = None,
         parallel: int | None = None,
+        owner: str | None = None,
     ) -> Study:
         """Write a study folder and its `n_runs` member run folders (seeds `config.seed`,
         `config.seed + 1`, ...), ready to train. Members go to `STUDY/runs/` unless `runs_root` says
         otherwise (the app puts them in its runs root). Exclusive: a folder that already holds a study
-        is refused. `parallel` (runs at a time) defaults to `plan_parallel`."""
+        is refused. `parallel` (runs at a time) defaults to `plan_parallel`. `owner`: the owner id
+        of the browser that made it (`w2v_core.ownership`), recorded in study.json and every member."""
         from w2v_core.trainer import check_trainable
 
         check_run_count(n_runs)
@@ -287,6 +289,7 @@ class Study(Folder):
             "n_tokens": corpus.n_tokens,
             "n_documents": corpus.n_documents,
             "members": members,
+            "owner": owner,
         }
         study._claim(info)  # from here on the folder is this study's
         if bootstrap:
@@ -304,12 +307,12 @@ class Study(Folder):
             if runs_root is None:
                 run = RunFolder.create(
                     members_root / f"run-{index:02d}-seed-{seed}",
-                    run_config, run_vocab, run_corpus, data=run_data, name=run_title,
+                    run_config, run_vocab, run_corpus, data=run_data, name=run_title, owner=owner,
                 )  # fmt: skip
             else:
                 run = RunFolder.create_unique(
                     members_root, f"{slug(title, 24)}-run-{index}", run_config, run_vocab,
-                    run_corpus, data=run_data, name=run_title,
+                    run_corpus, data=run_data, name=run_title, owner=owner,
                 )  # fmt: skip
             entry["path"] = os.path.relpath(run.path.resolve(), study.path.resolve())
         atomic_write_json(study.study_json, {**info, "members": members})

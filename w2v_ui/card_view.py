@@ -13,7 +13,7 @@ import streamlit as st
 from w2v_core import card, jobs
 from w2v_core.errors import W2VError
 from w2v_core.run_folder import RunFolder
-from w2v_ui import runs, state, widgets
+from w2v_ui import runs, state, viewer, widgets
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -88,6 +88,7 @@ def continue_rerun() -> None:
             vocab,
             corpus,
             card.rerun_data(plan, data, original),
+            owner=viewer.owner_id(),  # a re-run belongs to the browser that asked for it
         )
     except W2VError as error:
         cancel_rerun()

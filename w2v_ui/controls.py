@@ -15,7 +15,7 @@ import streamlit as st
 from w2v_core.config import LOSS_LABELS, MODEL_LABELS, OPTIMIZER_LABELS
 from w2v_core.embeddings import Embeddings
 from w2v_core.projection import TSNE_PERPLEXITY, UMAP_MIN_DIST, UMAP_NEIGHBOURS
-from w2v_ui import state
+from w2v_ui import state, viewer
 from w2v_ui.maps import MapSettings
 from w2v_ui.widgets import escape_markdown
 
@@ -498,6 +498,7 @@ def data_source_controls(kind: str, current):
                 upload.getvalue(),
                 txt_mode,
                 encoding,
+                owner=viewer.owner_id(),  # a link naming it opens it only for this browser
             )
         elif current is not None and current.kind == "upload":
             choice = current  # the file chosen earlier in this session

@@ -49,11 +49,37 @@ def study_dir(name: str | None) -> Path | None:
     if not name or not _SAFE_NAME.match(name) or ".." in name:
         return None
     path = studies_root() / name
-    return path if (path / "study.json").is_file() else None
+    return path if (path / "study.json").is_file() and _visible(path) else None
+
+
+def _visible(path: Path) -> bool:
+    """A study shows to this tab only when every member run does (none is someone's private run)."""
+    from w2v_ui import viewer
+
+    try:
+        members = stability.Study(path).members()
+    except W2VError:
+        return False
+    for member in members:
+        try:
+            info = RunFolder(member.path).info()
+        except W2VError:
+            continue  # a member not written yet, or gone: nothing of it to show
+        if not viewer.may_view(info):
+            return False
+    return True
+
+
+def may_manage_study(name: str) -> bool:
+    """Stop and continue a study: the browser that made it, or the operator."""
+    from w2v_ui import viewer
+
+    path = study_dir(name)
+    return path is not None and viewer.may_manage(stability.Study(path).info())
 
 
 def study_names() -> list[str]:
-    return [s.name for s in stability.list_studies(studies_root())]
+    return [s.name for s in stability.list_studies(studies_root()) if _visible(s.path)]
 
 
 def study_title(name: str) -> str:
@@ -75,9 +101,11 @@ def start_study(title: str, config, vocab, corpus, data, n_runs: int, bootstrap:
     folder = studies_root() / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(title)}"
     if folder.exists():
         folder = folder.with_name(f"{folder.name}-{time.monotonic_ns() % 10_000}")
+    from w2v_ui import viewer
+
     study = stability.Study.create(
         folder, config, vocab, corpus, data, n_runs=n_runs, bootstrap=bootstrap, title=title,
-        runs_root=runs.runs_root(),
+        runs_root=runs.runs_root(), owner=viewer.owner_id(),
     )  # fmt: skip
     jobs.start_study(study.path)
     return study.name
@@ -124,7 +152,7 @@ def runs_that_agree(run_name: str, word: str, neighbours: list[str], k: int) -> 
     with at least two finished runs; None otherwise (the Neighbours page then shows no column)."""
     path = runs.run_dir(run_name)
     found = stability.study_of(path) if path is not None else None
-    if found is None:
+    if found is None or not _visible(found[0].path):  # a private member's vectors stay private
         return None
     try:
         vectors = study_vectors(found[0])
@@ -137,13 +165,13 @@ def runs_that_agree(run_name: str, word: str, neighbours: list[str], k: int) -> 
 # ---- progress -----------------------------------------------------------------------------------
 def _stop(name: str) -> None:
     path = study_dir(name)
-    if path is not None:
+    if path is not None and may_manage_study(name):
         jobs.request_study_stop(path)
 
 
 def _resume(name: str) -> None:
     path = study_dir(name)
-    if path is not None:
+    if path is not None and may_manage_study(name):
         try:
             jobs.start_study(path)
         except W2VError as error:
@@ -175,6 +203,9 @@ def _render_progress(name: str, drawn_active: bool) -> None:
         for m in progress.members
     ]
     st.caption(" · ".join(statuses))
+    if not may_manage_study(name):
+        st.caption(":material/lock: Only the person who started this study can stop or resume it.")
+        return
     if progress.active:
         st.button(
             "Stop the study", key=state.STAB_STOP, icon=":material/stop_circle:",

@@ -22,6 +22,28 @@ PREPROCESS_CONFIG = "preprocess_config"  # w2v_core.preprocess.PreprocessConfig 
 PREPROCESS_DATA = "preprocess_data"  # the DataSpec that config was applied to
 RUN = "run"  # folder name (under the runs root) of the run being trained or explored
 RUN_FROM_URL = "run_from_url"  # the last ?run= value applied, so a later pick in the app wins
+DATA_FROM_URL = "data_from_url"  # the last ?data= value applied (same rule)
+LINK_NOTE = "note.link"  # a one-off sidebar note: a link this browser cannot open
+
+# ---- who is looking (w2v_ui.viewer) ----------------------------------------------------------------
+BROWSER_TOKEN = "browser.token"  # this browser's secret token (also in its cookie; never in a URL)
+OPERATOR = "browser.operator"  # True once the operator password was given in this session
+OPERATOR_FORM = "operator.form"
+OPERATOR_PASSWORD = "operator.password"
+OPERATOR_MESSAGE = "note.operator"
+OPERATOR_LOCK = "operator.lock"
+
+# ---- widget keys: managing a run (Home) --------------------------------------------------------------
+MANAGE_TITLE = "manage.title"  # + run name
+MANAGE_RENAME = "manage.rename"  # + run name
+MANAGE_PRIVATE = "manage.private"  # + run name
+MANAGE_DELETE = "manage.delete"  # + run name: the first button, which asks for the confirmation
+MANAGE_CONFIRM = "manage.confirm"  # + run name: the run's name typed again
+MANAGE_DELETE_NOW = "manage.delete_now"  # + run name
+MANAGE_CANCEL = "manage.cancel"  # + run name
+MANAGE_PIN = "manage.pin"  # + run name: pin / unpin as the class run
+MANAGE_MESSAGE = "note.manage"  # a one-off note on Home (renamed, deleted, refused)
+MANAGE_ASKING = "manage.asking"  # the run whose deletion waits for its confirmation
 
 # ---- widget keys: Home ---------------------------------------------------------------------------
 HOME_RUNS_TABLE = "home.runs_table"
@@ -189,17 +211,179 @@ def set_current_run(name: str | None) -> None:
 def sync_run_with_url() -> None:
     """Apply a new `?run=NAME` from the address bar, then write the current run back into it.
 
-    A run link (from Home, or shared by a teacher) opens that run; choosing another run inside the
-    app later wins, because a given `?run=` value is applied only once.
+    A run link (from Home, or shared by a teacher) opens that run, if this browser may see it (a
+    private run of someone else's does not exist for it); choosing another run inside the app later
+    wins, because a given `?run=` value is applied only once. A tab that has chosen no data yet
+    takes the run's data, so its sidebar, Preprocess and Train name the data the run was made from.
     """
     from_url = st.query_params.get("run")
     if from_url and from_url != st.session_state.get(RUN_FROM_URL):
         st.session_state[RUN_FROM_URL] = from_url
         if runs.run_dir(from_url) is not None:
             set_current_run(from_url)
+            if st.session_state.get(DATA_SOURCE) is None and not st.query_params.get("data"):
+                adopt_run_data(from_url)
+        else:
+            st.session_state[LINK_NOTE] = (
+                "The run in this link is not on this server, or its owner made it private."
+            )
     name = current_run()
     if name and st.query_params.get("run") != name:
         st.query_params["run"] = name
+    elif name is None and runs.run_dir(st.query_params.get("run")) is None:
+        st.query_params.pop("run", None)  # a link to a run this browser cannot open
+
+
+def adopt_run_data(run_name: str) -> None:
+    """Make the data (and preprocessing) run `run_name` was made from this tab's data choice, when
+    this browser may read that data (someone else's upload stays theirs)."""
+    from w2v_core.errors import W2VError
+    from w2v_core.preprocess import PreprocessConfig
+    from w2v_core.sources import DataSpec
+
+    try:
+        data = runs.run_folder(run_name).info().get("data") or {}
+        spec = DataSpec.from_dict(data["spec"])
+        config = PreprocessConfig.from_dict(data["preprocess"]) if data.get("preprocess") else None
+    except (W2VError, KeyError, TypeError, ValueError):
+        return  # a run from the command line's plain-text corpus, or an older run.json
+    if spec.kind == "file" or not _may_read(spec):
+        return
+    st.session_state[DATA_SOURCE] = spec
+    if config is not None:
+        st.session_state[PREPROCESS_CONFIG] = config
+        st.session_state[PREPROCESS_DATA] = spec
+
+
+def _may_read(spec) -> bool:
+    """Whether this browser may open `spec` from a link: an upload only for a browser that
+    uploaded it; built-in and Hub data for everyone (Hub folders are checked when loaded)."""
+    if spec.kind == "upload":
+        from w2v_core.sources import upload_owned_by
+        from w2v_ui import viewer
+
+        return upload_owned_by(spec.key, viewer.owner_id())
+    return spec.kind in ("builtin", "hub")
+
+
+# ---- the data choice in the address bar: ?data=<kind>:<key>[?<options>] -----------------------------
+_LINK_OPTIONS = {  # short name in the link -> DataSpec field
+    "text": "text_column",
+    "col": "metadata_columns",
+    "config": "config",
+    "split": "split",
+    "rows": "max_rows",
+    "file": "filename",
+    "mode": "txt_mode",
+    "enc": "encoding",
+}
+
+
+def _base_spec(kind: str, key: str):
+    """The spec a link `<kind>:<key>` means before its options: for a built-in corpus what the Data
+    page picks (its text and metadata columns), else the bare kind and key."""
+    from w2v_core import sources
+    from w2v_core.sources import DataSpec
+
+    if kind == "builtin":
+        corpus = next((c for c in sources.list_builtin_corpora() if c.key == key), None)
+        if corpus is None:
+            return None
+        return DataSpec("builtin", corpus.key, corpus.name, "text", corpus.metadata_columns)
+    if kind == "hub":
+        return DataSpec("hub", key, key)
+    if kind == "upload":
+        return DataSpec("upload", key, "upload")
+    return None
+
+
+def data_link(spec) -> str | None:
+    """The `?data=` value of a data choice (only the options that differ from the plain
+    `<kind>:<key>`); None for a file on the server (the command line's)."""
+    from urllib.parse import quote, urlencode
+
+    base = _base_spec(spec.kind, spec.key) if spec.kind != "file" else None
+    if base is None:
+        return None
+    options: list[tuple[str, str]] = []
+    for short, name in _LINK_OPTIONS.items():
+        value = getattr(spec, name)
+        if value == getattr(base, name):
+            continue
+        if name == "metadata_columns":
+            options += [(short, column) for column in value] or [(short, "")]
+        elif value is not None:
+            options.append((short, str(value)))
+    link = f"{spec.kind}:{quote(spec.key, safe='/@-._~')}"
+    return f"{link}?{urlencode(options)}" if options else link
+
+
+def spec_from_link(link: str):
+    """The data choice a `?data=` value names, or None when it names nothing this app can open."""
+    from dataclasses import replace
+    from urllib.parse import parse_qsl, unquote
+
+    from w2v_core.errors import W2VError
+
+    head, _, query = str(link).partition("?")
+    kind, _, key = head.partition(":")
+    key = unquote(key)
+    if kind not in ("builtin", "hub", "upload") or not key:
+        return None
+    base = _base_spec(kind, key)
+    if base is None:
+        return None
+    values: dict = {}
+    columns: list[str] = []
+    for short, value in parse_qsl(query, keep_blank_values=True):
+        name = _LINK_OPTIONS.get(short)
+        if name == "metadata_columns":
+            columns += [value] if value else []
+            values[name] = tuple(columns)
+        elif name == "max_rows":
+            values[name] = int(value) if value.isdigit() else None
+        elif name is not None:
+            values[name] = value or None
+    try:
+        spec = replace(base, **values)
+    except (W2VError, TypeError, ValueError):
+        return None
+    if kind == "upload":
+        spec = replace(spec, label=spec.filename or "upload")
+    return spec
+
+
+def sync_data_with_url() -> None:
+    """Apply a new `?data=` from the address bar (once, like `?run=`; `write_links` then writes this
+    tab's choice back), so a reload, a new tab or a shared link has the same data. An upload in a
+    link opens only in a browser that uploaded it."""
+    from_url = st.query_params.get("data")
+    if from_url and from_url != st.session_state.get(DATA_FROM_URL):
+        st.session_state[DATA_FROM_URL] = from_url
+        spec = spec_from_link(from_url)
+        if spec is not None and _may_read(spec):
+            st.session_state[DATA_SOURCE] = spec
+        else:
+            st.session_state[LINK_NOTE] = (
+                "The data in this link cannot be opened here: an upload opens only in the browser "
+                "that uploaded it. Choose data on 1 · Data."
+            )
+
+
+def write_links() -> None:
+    """Put this tab's data choice and current run into the address bar (nothing else changes)."""
+    choice = st.session_state.get(DATA_SOURCE)
+    link = data_link(choice) if choice is not None else None
+    if link and st.query_params.get("data") != link:
+        st.query_params["data"] = link
+        st.session_state[DATA_FROM_URL] = link  # our own value: never applied back as a new link
+    elif link is None and "data" in st.query_params:
+        del st.query_params["data"]
+    name = current_run()
+    if name and st.query_params.get("run") != name:
+        st.query_params["run"] = name
+    elif name is None and runs.run_dir(st.query_params.get("run")) is None:
+        st.query_params.pop("run", None)  # a link to a run this browser cannot open
 
 
 def scoped(key: str, *parts: object) -> str:
@@ -309,4 +493,5 @@ EPHEMERAL = {
     PREPROCESS_TOP_CHART,
     PREPROCESS_ZIPF_CHART,
     TRAIN_LOSS_CHART,
+    OPERATOR_PASSWORD,
 }

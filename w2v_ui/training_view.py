@@ -88,14 +88,32 @@ def failure_advice(error: str | None) -> str:
     return FAILURE_ADVICE["default"]
 
 
-def _stop(run_name: str) -> None:
+def _check_manage(run_name: str, doing: str):
+    """The run's folder when this tab may `doing` it (its owner, or the operator); else None, with
+    the reason as the page's one-off note (a button drawn before the run changed hands)."""
+    from w2v_core.ownership import check_manage
+    from w2v_ui import viewer
+
     path = runs.run_dir(run_name)
+    if path is None:
+        return None
+    folder = runs.run_folder(run_name)
+    try:
+        check_manage(folder.info(), viewer.current(), doing, folder.title())
+    except W2VError as error:
+        st.session_state[state.TRAIN_MESSAGE] = str(error)
+        return None
+    return path
+
+
+def _stop(run_name: str) -> None:
+    path = _check_manage(run_name, "stop")
     if path is not None:
         jobs.request_stop(path)
 
 
 def _resume(run_name: str) -> None:
-    path = runs.run_dir(run_name)
+    path = _check_manage(run_name, "resume")
     if path is not None:
         try:
             jobs.start(path)
@@ -111,9 +129,12 @@ def _restart_with_lower_learning_rate(run_name: str) -> None:
     lower = dataclasses.replace(config, lr=config.learning_rate / 10)
     info = original.info()
     title = f"{info.get('name') or run_name} (learning rate {lower.learning_rate:g})"
+    from w2v_ui import viewer
+
     new = jobs.create_and_start(
-        runs.runs_root(), title, lower, original.vocab(), original.corpus(), info.get("data") or {}
-    )
+        runs.runs_root(), title, lower, original.vocab(), original.corpus(),
+        info.get("data") or {}, owner=viewer.owner_id(),
+    )  # fmt: skip
     state.set_current_run(new.name)
 
 
@@ -185,7 +206,17 @@ def _render(run_name: str, drawn_status: RunStatus | None) -> None:
             "quickly, then level off. The light line is each report, the dots are per-epoch averages."
         )
 
-    if view.active:
+    from w2v_ui import viewer
+
+    manages = viewer.may_manage(summary.ownership)  # Stop, Resume, restart: its owner, the operator
+    if not manages:
+        whose = widgets.ownership_label(summary)
+        who = "the operator" if summary.ownership.from_command_line else "its owner"
+        st.caption(
+            f":material/lock: This run is {whose}: only {who} can stop or resume it. "
+            + ("You can explore its saved epochs." if view.state.has_vectors else "")
+        )
+    elif view.active:
         st.button(
             "Stop",
             key=state.TRAIN_STOP,
@@ -202,6 +233,7 @@ def _render(run_name: str, drawn_status: RunStatus | None) -> None:
                 "Training runs on the server: you can close this tab or explore other pages "
                 "and come back; this view reattaches to the run."
             )
+    if view.active:
         return
 
     if view.status in (RunStatus.FAILED, RunStatus.LOST):
@@ -218,7 +250,7 @@ def _render(run_name: str, drawn_status: RunStatus | None) -> None:
             f"Stopped after {view.state.epochs_done} complete epoch(s). The vectors where it "
             "stopped are saved; Resume continues from the last complete epoch."
         )
-    if view.status == RunStatus.FAILED and diverged(view.state.error):
+    if manages and view.status == RunStatus.FAILED and diverged(view.state.error):
         rate = runs.run_folder(run_name).config().learning_rate
         if st.button(
             "Start again with a lower learning rate",
@@ -230,7 +262,7 @@ def _render(run_name: str, drawn_status: RunStatus | None) -> None:
         ):
             widgets.run_or_stop("starting the new run", _restart_with_lower_learning_rate, run_name)
             st.rerun()  # the whole page (not only this fragment), on the new run
-    elif view.state.can_resume:
+    elif manages and view.state.can_resume:
         st.button(
             "Resume",
             key=state.TRAIN_RESUME,

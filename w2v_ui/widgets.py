@@ -98,31 +98,64 @@ def status_badge(status: RunStatus | str) -> str:
 
 def sidebar_status(where) -> None:
     """Which data set and which run this tab is working with, drawn into `where` (a placeholder in
-    the sidebar, under the navigation: app.py fills it before the page and again after it)."""
+    the sidebar, under the navigation: app.py fills it before the page and again after it).
+
+    The data line names the tab's choice, else says that none is chosen and which corpus Train
+    uses meanwhile (as the Train page does). The run line names its own data ("trained on …") and whose it is, so a tab looking
+    at someone's tweets run never seems to say that run was trained on the default corpus.
+    """
     from w2v_ui import datasets  # late: keeps app start light
 
     with where.container():
         choice = state.get(state.DATA_SOURCE)
         st.caption("Working with")
-        data_text = datasets.short_label(choice) if choice else "no data set chosen yet"
-        st.markdown(f"**Data:** {escape_markdown(data_text)}")
+        if choice is not None:
+            data_text = escape_markdown(datasets.short_label(choice))
+        else:
+            default = escape_markdown(datasets.short_label(datasets.default_choice()))
+            data_text = f"none chosen yet (Train uses {default})"
+        st.markdown(f"**Data:** {data_text}")
         name, heading = state.current_run(), "Run"
         picked = state.get(state.PICK_RUN)
         if name is None and picked and runs.run_dir(picked) is not None:
             # a tab exploring a run it did not choose (the pickers' default): say so, without
             # calling it this tab's run, which is what the Train page and its Stop act on
             name, heading = picked, "Exploring"
+        summary = None
         if name:
             try:
                 summary = jobs.summarize(runs.run_folder(name))
-                st.markdown(
-                    f"**{heading}:** {escape_markdown(summary.title)} "
-                    f"{status_badge(summary.status)}"
-                )
             except W2VError:
-                st.markdown("**Run:** none yet")
+                summary = None
+        if summary is not None:
+            st.markdown(
+                f"**{heading}:** {escape_markdown(summary.title)} {status_badge(summary.status)}"
+            )
+            st.caption(run_provenance(summary))
         else:
             st.markdown("**Run:** none yet")
+        note = st.session_state.pop(state.LINK_NOTE, None)
+        if note:
+            st.caption(f":material/link_off: {note}")
+
+
+def run_provenance(summary: runs.RunSummary) -> str:
+    """'trained on Tweets (hate speech) · yours · private' (Markdown, escaped)."""
+
+    whose = ownership_label(summary)
+    parts = [f"trained on {escape_markdown(summary.corpus)}", whose]
+    if summary.private:
+        parts.append("private")
+    return " · ".join(parts)
+
+
+def ownership_label(summary: runs.RunSummary) -> str:
+    """'yours', 'someone else's' or 'started from the command line'."""
+    from w2v_core.ownership import owner_label
+    from w2v_ui import viewer
+
+    label = owner_label(summary.ownership, viewer.current())
+    return {"you": "yours", "someone else": "someone else's"}.get(label, label)
 
 
 _MARKDOWN_SPECIALS = "\\`*_{}[]<>()#+-.!|~:$&"  # & too: "&lt;" must not become "<"
@@ -194,7 +227,9 @@ def run_picker(where=st) -> str | None:
     titles = {s.name: run_title(s) for s in available}
     current = state.current_run()
     shown = state.get(state.PICK_RUN)
-    shown = current if current in names else shown if shown in names else names[0]
+    pinned = runs.class_run()  # the class run the operator pinned, else the newest run
+    default = pinned if pinned in names else names[0]
+    shown = current if current in names else shown if shown in names else default
     state.put(state.PICK_RUN, shown)
     state.put(state.PICK_RUN_SHOWN, shown)
     chosen = where.selectbox(
