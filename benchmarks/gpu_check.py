@@ -445,11 +445,11 @@ def step_corpus(args: argparse.Namespace) -> dict[str, Any]:
     return facts
 
 
-def _config_for(step: str, device: str, n_tokens: int, vocab_size: int):
+def _config_for(step: str, device: str, n_tokens: int, vocab_size: int, simulate: bool = False):
     from w2v_core.config import TrainConfig
 
     if step in ("skipgram", "cbow"):
-        engine = "fused-cuda" if device == "cuda" else "fused-cpu"
+        engine = "fused-cuda" if device == "cuda" or simulate else "fused-cpu"
         return TrainConfig(model=step, engine=engine, device=device, **FUSED_SETTINGS)
     from w2v_ui.train_settings import preset_config
 
@@ -633,7 +633,7 @@ def step_train(args: argparse.Namespace) -> dict[str, Any]:
 
     device = torch.device(args.device)
     vocab, corpus, facts = load_corpus(corpus_folder(Path(args.work_dir), args.tokens))
-    config = _config_for(args.step, args.device, corpus.n_tokens, len(vocab))
+    config = _config_for(args.step, args.device, corpus.n_tokens, len(vocab), args.simulate)
     result: dict[str, Any] = {"settings": config.to_dict(), "corpus_sha256": facts["sha256"]}
     say(
         f"{args.step}: {config.model}, {config.loss}, {config.optimizer}, {config.epochs} epoch(s), "
@@ -839,6 +839,9 @@ def _run_child(args: argparse.Namespace, plan: StepPlan, seconds: float, log) ->
     if plan.train_box:
         command += ["--train-box", str(min(plan.train_box, max(5.0, seconds - 60)))]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if args.simulate and plan.name in ("skipgram", "cbow"):
+        command.append("--simulate")
+        env["NUMBA_ENABLE_CUDASIM"] = "1"  # numba's CUDA simulator: fused-cuda's kernels on the CPU
     start = time.perf_counter()
     proc = subprocess.Popen(
         command,
@@ -1207,6 +1210,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--work-dir", default="/tmp/w2v_gpu_check", help="corpus cache and step files"
     )
     parser.add_argument("--steps", help="comma-separated subset of the steps")
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="with --dry-run: skip-gram and CBOW on fused-cuda under numba's CUDA simulator (slow: "
+        "use a tiny --tokens)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="every step on the CPU, 200k tokens")
     parser.add_argument(
         "--reference",
