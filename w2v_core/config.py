@@ -34,7 +34,7 @@ def setting(default: Any, help: str, **metadata: Any) -> Any:
 
 
 # Engine names, "auto" first; the registry (`w2v_core.backends`) maps each to its class.
-ENGINE_CHOICES = ("auto", "fused-cpu", "batched-torch")
+ENGINE_CHOICES = ("auto", "fused-cuda", "fused-cpu", "batched-torch")
 _ENGINE_ALIASES = {"fused": "fused-cpu", "batched": "batched-torch"}  # run.json of before 0.2
 
 # What a person reads for each choice; one home for these labels (app, CLI summaries, cards).
@@ -131,8 +131,9 @@ class TrainConfig:
     )
     engine: str = setting(
         "auto",
-        "Which training code runs: 'auto' takes the compiled CPU kernel where it applies (SGD "
-        "with negative sampling on the CPU), else the PyTorch engine.",
+        "Which training code runs: 'auto' takes a compiled kernel where it applies (SGD with "
+        "negative sampling: fused-cuda on an NVIDIA GPU, fused-cpu on the CPU), else the PyTorch "
+        "engine.",
         choices=ENGINE_CHOICES,
     )
     keep_every: int = setting(

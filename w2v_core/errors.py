@@ -52,3 +52,11 @@ class UnknownWordError(W2VError, KeyError):
 
 class AccessError(W2VError, PermissionError):
     """Someone may not do this to a run: it belongs to someone else (`w2v_core.ownership`)."""
+
+
+class DeviceError(W2VError, RuntimeError):
+    """The GPU cannot be used: no CUDA build or driver, a driver that does not match, a failed start."""
+
+
+class DeviceMemoryError(DeviceError):
+    """Training needs more memory on the device than it has; says how much and what to shrink."""

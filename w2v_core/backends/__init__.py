@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 # In order of preference for "auto": the first engine that supports the settings trains them.
 ENGINES: dict[str, str] = {
+    "fused-cuda": "w2v_core.backends.fused_cuda:FusedCudaEngine",
     "fused-cpu": "w2v_core.backends.fused_cpu:FusedCpuEngine",
     "batched-torch": "w2v_core.backends.batched_torch:BatchedTorchEngine",
 }
@@ -48,10 +49,10 @@ def select_engine(config: TrainConfig, device: torch.device) -> type[TrainingEng
         cls = engine_class(config.engine)
         if cls is None or not cls.supports(config, device):
             others = [n for n in ENGINES if n != config.engine]
+            scope = getattr(cls, "applies_to", "SGD with negative sampling on the CPU only")
             raise ConfigError(
                 f"The {config.engine} engine cannot train these settings on {device.type} "
-                f"(the fused-cpu engine handles SGD with negative sampling on the CPU only); "
-                f"choose engine 'auto' (or {', '.join(others)})."
+                f"(it handles {scope}); choose engine 'auto' (or {', '.join(others)})."
             )
         return cls
     for name in ENGINES:
