@@ -634,6 +634,14 @@ def step_train(args: argparse.Namespace) -> dict[str, Any]:
     device = torch.device(args.device)
     vocab, corpus, facts = load_corpus(corpus_folder(Path(args.work_dir), args.tokens))
     config = _config_for(args.step, args.device, corpus.n_tokens, len(vocab), args.simulate)
+    if args.simulate and config.engine == "fused-cuda":
+        # A wiring check, not a measurement: the simulator runs every GPU thread as a Python
+        # thread, so blocks 4 wide and tiny vectors, as tests/fused_cuda_sim.py does.
+        import w2v_core.backends.fused_cuda as fused_cuda
+
+        fused_cuda.THREADS_PER_BLOCK = 4
+        sys.setswitchinterval(1e-5)
+        config = config.replace(dim=8, window=2, negative=3)  # 4 threads: 3 noise words at most
     result: dict[str, Any] = {"settings": config.to_dict(), "corpus_sha256": facts["sha256"]}
     say(
         f"{args.step}: {config.model}, {config.loss}, {config.optimizer}, {config.epochs} epoch(s), "
