@@ -92,12 +92,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _start_server(folder: Path) -> tuple[subprocess.Popen, str]:
+def _start_server(folder: Path, *options: str) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on a free port, runs and caches under `folder`; `options` are more
+    command-line settings (`--runner.postScriptGC`, `true`, ...)."""
     port = _free_port()
     env = dict(os.environ, W2V_RUNS_DIR=str(folder / "runs"), W2V_CACHE_DIR=str(folder / "cache"))
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true"],
+         "--server.headless", "true", *options],
         cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip

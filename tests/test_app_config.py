@@ -22,3 +22,9 @@ def test_upload_limit_equals_the_core_limit() -> None:
 
 def test_no_tracebacks_reach_the_browser() -> None:
     assert server_config()["client"]["showErrorDetails"] in ("type", "none")
+
+
+def test_no_full_garbage_collection_after_every_fragment_run() -> None:
+    # Each open Train tab reruns a fragment every second; a full collection after each costs the
+    # server 0.15-0.5 s of CPU with torch loaded (benchmarks/bench_polling.py).
+    assert server_config()["runner"]["postScriptGC"] is False

@@ -42,6 +42,7 @@ import json
 import os
 import platform
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -245,6 +246,76 @@ class Metrics:
             if record.latest_loss is not None:
                 return record.latest_loss
         return None
+
+
+class MetricsReader:
+    """One metrics.jsonl read incrementally: each `read` parses only the lines appended since the
+    previous one, so a page polling a live run every second does not parse its whole history again.
+
+    The file read again from the start when it was replaced (resume rewrites it: a new inode),
+    shortened, or rewritten in place (the bytes before the last offset changed). A torn last line
+    (the writer mid-append) waits for its newline; a damaged line is skipped, as in a full read.
+    """
+
+    _CHECK_BYTES = 64  # the bytes just before the offset, compared to notice an in-place rewrite
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._reset(None)
+
+    def _reset(self, identity: tuple[int, int] | None) -> None:
+        self._identity = identity
+        self._offset = 0
+        self._tail = b""
+        self._progress: list[ProgressRecord] = []
+        self._epochs: list[EpochRecord] = []
+
+    def read(self) -> Metrics:
+        with self._lock:
+            try:
+                with open(self.path, "rb") as handle:
+                    info = os.fstat(handle.fileno())
+                    identity = (info.st_dev, info.st_ino)
+                    if identity != self._identity or info.st_size < self._offset:
+                        self._reset(identity)
+                    elif self._offset:
+                        handle.seek(self._offset - len(self._tail))
+                        if handle.read(len(self._tail)) != self._tail:
+                            self._reset(identity)
+                    handle.seek(self._offset)
+                    appended = handle.read(max(info.st_size - self._offset, 0))
+            except OSError:  # no file (yet), or unreadable: no records
+                self._reset(None)
+                return Metrics([], [])
+            complete = appended[: appended.rfind(b"\n") + 1]
+            for line in complete.splitlines():
+                try:
+                    values = json.loads(line.decode("utf-8", errors="replace"))
+                except ValueError:
+                    continue
+                record = record_from_dict(values) if isinstance(values, dict) else None
+                if isinstance(record, ProgressRecord):
+                    self._progress.append(record)
+                elif record is not None:
+                    self._epochs.append(record)
+            self._offset += len(complete)
+            self._tail = (self._tail + complete)[-self._CHECK_BYTES :]
+            return Metrics(list(self._progress), list(self._epochs))
+
+
+_METRICS_READERS: dict[Path, MetricsReader] = {}  # one per metrics file this process reads
+_METRICS_READERS_MAX = 256
+_METRICS_READERS_LOCK = threading.Lock()
+
+
+def _metrics_reader(path: Path) -> MetricsReader:
+    with _METRICS_READERS_LOCK:
+        reader = _METRICS_READERS.pop(path, None) or MetricsReader(path)
+        _METRICS_READERS[path] = reader  # most recently used last
+        while len(_METRICS_READERS) > _METRICS_READERS_MAX:
+            _METRICS_READERS.pop(next(iter(_METRICS_READERS)))
+        return reader
 
 
 # ---- what a run looks like from outside ------------------------------------------------------------
@@ -492,12 +563,9 @@ class RunFolder(Folder):
             handle.write(record_to_json(record))
 
     def metrics(self) -> Metrics:
-        """All complete records; a torn last line (writer mid-append) or a damaged one is skipped."""
-        progress: list[ProgressRecord] = []
-        epochs: list[EpochRecord] = []
-        for record in self._records():
-            (progress if isinstance(record, ProgressRecord) else epochs).append(record)
-        return Metrics(progress, epochs)
+        """All complete records; a torn last line (writer mid-append) or a damaged one is skipped.
+        Read incrementally (`MetricsReader`): only what was appended since this process last asked."""
+        return _metrics_reader(self.metrics_jsonl.absolute()).read()
 
     def _records(self) -> list[MetricRecord]:
         if not self.metrics_jsonl.is_file():

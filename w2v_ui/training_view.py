@@ -150,6 +150,37 @@ def needs_full_rerun(drawn_status: RunStatus | None, view: jobs.RunView) -> bool
     return view.status != drawn_status
 
 
+CHART_REFRESH_SECONDS = 5.0  # while a run trains, its loss chart is rebuilt at most this often
+
+
+@st.cache_resource(show_spinner=False)
+def _loss_figures() -> dict:
+    return {}  # run name -> (built at, epochs seen, status, figure); shared by every tab
+
+
+def _loss_figure(run_name: str, view: jobs.RunView):
+    """The run's loss chart, rebuilt when an epoch ends, the run stops, or every
+    `CHART_REFRESH_SECONDS` while it trains: building a plotly figure costs tens of milliseconds,
+    and every open Train tab asks every second (the progress bar above still moves each second)."""
+    import time
+
+    figures = _loss_figures()
+    now = time.monotonic()
+    cached = figures.get(run_name)
+    if (
+        cached is not None
+        and view.active
+        and cached[1:3] == (len(view.epochs), view.status)
+        and now - cached[0] < CHART_REFRESH_SECONDS
+    ):
+        return cached[3]
+    figure = charts.loss_chart(view.progress, view.epochs, view.state.epochs_total)
+    if len(figures) > 64:
+        figures.clear()
+    figures[run_name] = (now, len(view.epochs), view.status, figure)
+    return figure
+
+
 def _render(run_name: str, drawn_status: RunStatus | None) -> None:
     path = runs.run_dir(run_name)
     if path is None:
@@ -197,7 +228,7 @@ def _render(run_name: str, drawn_status: RunStatus | None) -> None:
 
     if view.progress or view.epochs:
         st.plotly_chart(
-            charts.loss_chart(view.progress, view.epochs, view.state.epochs_total),
+            _loss_figure(run_name, view),
             key=state.TRAIN_LOSS_CHART,
             config={"displayModeBar": False},
         )
