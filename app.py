@@ -47,5 +47,5 @@ try:
     navigation.run()
 finally:  # also after st.stop() or an interrupted run
     state.remember_widget_values()
-    state.write_links()  # what the page chose goes into the address bar
     widgets.sidebar_status(status)  # what the page changed (a run started, data chosen)
+    state.write_links()  # and into the address bar (after a st.stop() the next run does it)

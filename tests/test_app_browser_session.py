@@ -293,3 +293,29 @@ def test_the_operator_pins_a_class_run_that_everyone_sees(
     assert any("Class run:** Class example" in t for t in texts(student.markdown))
     student.switch_page(page("map")).run()
     assert student.selectbox(key="explore.run").value == RUN
+
+
+def test_a_data_link_shows_on_the_data_page(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = browser(monkeypatch, ALICE)
+    at.query_params["data"] = "builtin:lee"
+    at.switch_page(page("data")).run()
+    assert not at.exception, at.exception
+    assert at.session_state["data.kind"] == "builtin"
+    assert at.radio(key="data.builtin").value == "lee"
+    assert at.session_state["data_source"].key == "lee"
+    assert at.query_params["data"] == "builtin:lee"
+
+
+def test_hostile_run_names_stay_literal_when_managed(runs_root: Path) -> None:
+    hostile = "![w](http://host/x.png) **urgent** <b>x</b>"
+    owned_run(runs_root, ALICE, title=hostile)
+    at = open_row(tab(ALICE), RUN)
+    at.button(key=f"manage.delete.{RUN}").click().run()
+    assert any(hostile in t for t in read(at.warning)), read(at.warning)
+    assert not any("![w](http" in t for t in texts(at.warning))  # sent escaped, not as Markdown
+    at.text_input(key=f"manage.title.{RUN}").input(hostile + " 2")
+    at.button(key=f"manage.rename.{RUN}").click().run()
+    assert any(f"Renamed to '{hostile} 2'" in t for t in read(at.success))
+    assert not any("![w](http" in t for t in texts(at.success) + texts(at.sidebar.markdown))

@@ -7,12 +7,23 @@ folder); screenshots go to test-artifacts/e2e/ownership-*.png.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from test_e2e_browser import CHROMIUM, Browser, server  # noqa: F401 - server is a fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+def browser_cookies(context, wait_seconds: float = 60) -> dict:
+    """The context's cookies by name, once the page's script has written ours (or the wait ends)."""
+    deadline = time.time() + wait_seconds
+    while True:
+        cookies = {c["name"]: c for c in context.cookies()}
+        if "w2v_browser" in cookies or time.time() > deadline:
+            return cookies
+        time.sleep(0.5)
 
 
 def sidebar_text(b: Browser) -> str:
@@ -33,7 +44,7 @@ def test_reload_keeps_data_and_run_and_another_browser_cannot_stop_it(server) ->
         a.page.goto(url)
         a.settle()
         a.check()
-        cookies = {c["name"]: c for c in first.cookies()}
+        cookies = browser_cookies(first)
         assert "w2v_browser" in cookies, cookies  # written by the page on the first visit
         token = cookies["w2v_browser"]["value"]
         assert cookies["w2v_browser"]["sameSite"] == "Strict"
@@ -70,7 +81,7 @@ def test_reload_keeps_data_and_run_and_another_browser_cannot_stop_it(server) ->
         b.check()
         b.wait_for_text("only its owner can stop or resume it")
         assert b.page.get_by_role("button", name="Stop").count() == 0
-        assert second.cookies()[0]["value"] != token
+        assert browser_cookies(second)["w2v_browser"]["value"] != token
         assert "someone else's" in sidebar_text(b)
         b.shot("ownership-2-other-browser")
 

@@ -250,6 +250,7 @@ def adopt_run_data(run_name: str) -> None:
     if spec.kind == "file" or not _may_read(spec):
         return
     st.session_state[DATA_SOURCE] = spec
+    _show_on_data_page(spec)
     if config is not None:
         st.session_state[PREPROCESS_CONFIG] = config
         st.session_state[PREPROCESS_DATA] = spec
@@ -363,11 +364,23 @@ def sync_data_with_url() -> None:
         spec = spec_from_link(from_url)
         if spec is not None and _may_read(spec):
             st.session_state[DATA_SOURCE] = spec
+            _show_on_data_page(spec)
         else:
             st.session_state[LINK_NOTE] = (
                 "The data in this link cannot be opened here: an upload opens only in the browser "
                 "that uploaded it. Choose data on 1 · Data."
             )
+
+
+def _show_on_data_page(spec) -> None:
+    """Set the Data page's widgets to a data choice that came from a link (a new tab, a reload), so
+    that page shows the same choice instead of its defaults."""
+    st.session_state[DATA_KIND] = spec.kind
+    if spec.kind == "builtin":
+        st.session_state[DATA_BUILTIN] = spec.key
+    elif spec.kind == "hub":
+        st.session_state[DATA_HUB_NAME] = spec.key
+        st.session_state[DATA_HUB_MAX_ROWS] = spec.max_rows
 
 
 def write_links() -> None:
