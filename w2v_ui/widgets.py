@@ -101,8 +101,9 @@ def sidebar_status(where) -> None:
     the sidebar, under the navigation: app.py fills it before the page and again after it).
 
     The data line names the tab's choice, else says that none is chosen and which corpus Train
-    uses meanwhile (as the Train page does). The run line names its own data ("trained on …") and whose it is, so a tab looking
-    at someone's tweets run never seems to say that run was trained on the default corpus.
+    uses meanwhile (as the Train page does). The run line names its own data ("trained on …") and
+    whose it is, so a tab looking at someone's tweets run never seems to say that run was trained
+    on the default corpus.
     """
     from w2v_ui import datasets  # late: keeps app start light
 
