@@ -319,3 +319,33 @@ def test_hostile_run_names_stay_literal_when_managed(runs_root: Path) -> None:
     at.button(key=f"manage.rename.{RUN}").click().run()
     assert any(f"Renamed to '{hostile} 2'" in t for t in read(at.success))
     assert not any("![w](http" in t for t in texts(at.success) + texts(at.sidebar.markdown))
+
+
+def test_a_study_with_a_private_member_never_shows_to_others(runs_root: Path) -> None:
+    from test_app_stability import STUDY, make_study
+
+    names = make_study(runs_root)
+    RunFolder(runs_root / names[0]).update(owner=owner_id(ALICE), private=True)
+    bob = tab(BOB)
+    bob.switch_page(page("stability")).run()
+    assert not bob.exception, bob.exception
+    assert not [s for s in bob.selectbox if s.key == "stab.pick"]
+    assert not any("Topic" in t for t in read(bob.markdown) + read(bob.caption))
+    alice = tab(ALICE)
+    alice.switch_page(page("stability")).run()
+    assert alice.selectbox(key="stab.pick").value == STUDY
+
+
+def test_home_says_whose_each_run_is(runs_root: Path) -> None:
+    owned_run(runs_root, ALICE, folder="20261121-120000-a", title="Hers")
+    owned_run(runs_root, BOB, folder="20261121-120001-b", title="His")
+    owned_run(runs_root, None, folder="20261121-120002-c", title="Shell")
+    jobs.set_private(runs_root / "20261121-120000-a", True)
+    at = tab(ALICE).run()
+    table = at.dataframe[0].value
+    whose = dict(zip(table["Name"], table["Whose"], strict=True))
+    assert whose == {
+        "Hers": "yours · private",
+        "His": "someone else's",
+        "Shell": "started from the command line",
+    }
