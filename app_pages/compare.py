@@ -21,7 +21,7 @@ if run_name is None:
         "No trained run yet: nothing to compare. Train one first.", widgets.TRAIN, "Go to 3 · Train"
     )
     st.stop()
-kind = widgets.kind_picker(top[1])
+kind = widgets.kind_picker(top[1], run_name)
 state.default(state.CMP_MODE, "epochs")
 mode = top[2].segmented_control(
     "Compare",
@@ -207,9 +207,10 @@ if len(chosen) >= 2:
     series = {"500 most frequent words (mean)": compare_view.mean_overlap_points(steps), **series}
     st.plotly_chart(charts.overlap_chart(series, k), key=state.CMP_OVERLAP_CHART)
     st.caption(
-        f"Overlap (Jaccard@{k}) = shared neighbours ÷ all neighbours of two consecutive epochs "
-        "shown. "
-        "1 means the list did not change."
+        f"Overlap (Jaccard@{k}): of a word's {k} nearest neighbours in two consecutive epochs, "
+        "the words in both lists divided by the words in either list. 1 = the same neighbours, "
+        f"0 = none in common; for example 5 shared of {k} each gives 5 ÷ {2 * k - 5} = "
+        f"{5 / (2 * k - 5):.2f}."
     )
 
     st.subheader("Words moving across epochs")
@@ -230,13 +231,16 @@ if len(chosen) >= 2:
         method,
         kind,
         chosen,
-        spinner=f"Aligning {len(chosen)} epochs (orthogonal Procrustes) and placing {len(shown)} words…",
+        spinner=f"Lining up {len(chosen)} epochs (turning each onto the last one) and placing "
+        f"{len(shown)} words…",
     )
     st.plotly_chart(compare_view.trajectory_figure(maps, words), key=state.CMP_MAP_CHART)
     st.caption(
-        "Each epoch's vectors are rotated onto the last epoch's (orthogonal Procrustes on the "
-        "most frequent words), so what moves is real change, not an arbitrary rotation. Press "
-        "Play or drag the slider; dotted lines are each word's path."
+        "Training can turn the whole space around without changing which words are near each "
+        "other, so each epoch's vectors are first turned (rotated, never stretched) to line up "
+        "with the last epoch's as well as the most frequent words allow: what moves on this map "
+        "is real change. (The method's name: orthogonal Procrustes alignment.) Press Play or drag "
+        "the slider; dotted lines are each word's path."
     )
 
 st.subheader("Loss")

@@ -297,3 +297,24 @@ def test_webgl_map_labels_are_the_words_themselves() -> None:
     search = next(trace for trace in figure.data if trace.name == "search")
     assert list(search.text) == ["<b>x</b>"] and search.textfont.weight == "bold"
     assert "&lt;b&gt;x&lt;/b&gt;" in search.hovertext[0]  # hover boxes are HTML: escaped
+
+
+def test_map_labels_never_sit_on_top_of_each_other() -> None:
+    """Hand-worked on an 11 px font: 'alpha' is ~20 px wide, a label ~13 px tall above its point."""
+    import numpy as np
+
+    from w2v_ui.maps import label_rows
+
+    words = ["alpha", "beta", "gamma", "delta"]
+    # alpha and beta at one spot, gamma far to the right, delta 5 px above alpha: all collide
+    # except gamma; frequency order (row order) decides who keeps the label.
+    xy = np.array([[0.0, 0.0], [0.0, 0.0], [900.0, 0.0], [0.0, 5.0]])
+    one_pixel_per_unit = {"width_px": 900, "height_px": 900, "equal_scale": True}
+    assert label_rows(xy, words, always=[], max_labels=10, **one_pixel_per_unit) == {0, 2}
+    # the person's own words are always written, even where they cover others
+    assert label_rows(xy, words, always=[3], max_labels=10, **one_pixel_per_unit) == {3, 2}
+    # a cap on how many are written
+    assert label_rows(xy, words, always=[], max_labels=1, **one_pixel_per_unit) == {0}
+    # spread out, every word gets its label
+    apart = np.array([[0.0, 0.0], [300.0, 0.0], [600.0, 0.0], [900.0, 0.0]])
+    assert label_rows(apart, words, always=[], max_labels=10) == {0, 1, 2, 3}

@@ -27,8 +27,69 @@ from w2v_ui.charts import GREY, ORANGE, PALETTE, _base_layout, _escape_hover
 
 Scope = Literal["top", "around"]
 ColourBy = Literal["cluster", "frequency", "list"]
-MAX_LABELLED = 150  # up to this many points every word is written on the map
-ALWAYS_LABELLED = 25  # on bigger maps, the most frequent words still get a label to orient by
+MAX_LABELLED = 150  # at most this many words are written on the map (where they do not overlap)
+
+
+LABEL_FONT_PX = 11
+PLOT_WIDTH_PX = 900  # about the map's drawn width on the wide page: labels are spaced for it
+
+
+def label_rows(
+    xy: np.ndarray,
+    words: list[str],
+    always: list[int],
+    max_labels: int,
+    width_px: float = PLOT_WIDTH_PX,
+    height_px: float = 560,
+    equal_scale: bool = False,
+) -> set[int]:
+    """The points whose word is written on the map, without two labels on top of each other.
+
+    `always` (the centre word, the person's own words) are written whatever they cover; then the
+    other words in frequency order (row order) get a label where its box, about as wide as the word
+    in an 11 px font and just above the point, overlaps no label placed so far, until `max_labels`.
+    `equal_scale`: both axes share one scale (PCA's aspect lock), as plotly draws them.
+    """
+    n = len(words)
+    if n == 0:
+        return set()
+    span = np.maximum(xy.max(axis=0) - xy.min(axis=0), 1e-12)  # (2,)
+    scale = np.array([width_px, height_px]) / span
+    if equal_scale:
+        scale[:] = scale.min()
+    points = (xy - xy.min(axis=0)) * scale  # (N, 2) in pixels, y up
+    half_width = np.array([0.3 * LABEL_FONT_PX * len(w) + 2 for w in words])  # (N,)
+    boxes = np.empty((max(n, 1), 4))  # placed labels: left, right, bottom, top
+    placed = 0
+    chosen: set[int] = set()
+
+    def place(row: int) -> None:
+        nonlocal placed
+        x, y = points[row]
+        boxes[placed] = (x - half_width[row], x + half_width[row], y + 4, y + 4 + LABEL_FONT_PX + 2)
+        placed += 1
+        chosen.add(row)
+
+    for row in dict.fromkeys(always):
+        place(row)
+    for row in range(n):
+        if len(chosen) >= max(max_labels, len(always)):
+            break
+        if row in chosen:
+            continue
+        x, y = points[row]
+        left, right = x - half_width[row], x + half_width[row]
+        bottom, top = y + 4, y + 4 + LABEL_FONT_PX + 2
+        other = boxes[:placed]
+        overlaps = (
+            (other[:, 0] < right)
+            & (left < other[:, 1])
+            & (other[:, 2] < top)
+            & (bottom < other[:, 3])
+        )
+        if not overlaps.any():
+            place(row)
+    return chosen
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,9 +182,17 @@ def word_map_figure(
         f"<b>{_escape_hover(w)}</b><br>{int(c):,} times in the corpus"
         for w, c in zip(words, counts, strict=False)
     ]
-    labelled = set(range(len(words))) if len(words) <= MAX_LABELLED else set(range(ALWAYS_LABELLED))
-    if word_map.centre is not None:
-        labelled.add(0)
+    chosen_words = set(word_list or []) if colour_by == "list" else set()
+    always = [0] if word_map.centre is not None else []
+    always += [i for i, w in enumerate(words) if w in chosen_words]  # the person's words
+    labelled = label_rows(
+        xy,
+        words,
+        always,
+        max_labels=0 if chosen_words else MAX_LABELLED,  # a list shown: only its words written
+        height_px=height - 80,
+        equal_scale=word_map.method == "pca",
+    )
     fig = go.Figure()
 
     def add(
@@ -183,7 +252,6 @@ def word_map_figure(
     else:
         chosen = set(word_list or [])
         in_list = np.array([w in chosen for w in words], dtype=bool)
-        labelled.update(index[in_list].tolist())  # the person's words are always written
         add(
             index[~in_list],
             "other words",
