@@ -70,7 +70,7 @@ def class_run_banner() -> None:
             f":material/push_pin: **Class run:** {widgets.escape_markdown(summary.title)} "
             f"{widgets.status_badge(summary.status)}"
         )
-        st.caption(f"Pinned by the operator for everyone. {widgets.run_provenance(summary)}")
+        st.caption(f"Pinned by the operator for everyone · {widgets.run_provenance(summary)}")
         links = st.columns(4)
         if summary.has_vectors:
             links[0].page_link(
