@@ -50,7 +50,13 @@ def progress_text(view: jobs.RunView) -> tuple[float, str]:
     if view.status == RunStatus.STOPPING:
         return done / max(total, 1), "Stopping: saving the vectors reached so far…"
     if latest is None and view.active:
-        return done / max(total, 1), "Starting: loading the corpus and preparing the model…"
+        import time
+
+        launched = view.state.launched_at
+        waited = f" ({format_seconds(time.time() - launched)})" if launched else ""
+        return done / max(total, 1), (
+            f"Starting{waited}: a training process loads the corpus and prepares the model…"
+        )
     if latest is None or not view.active:  # stopped or failed: what is saved, not the last report
         return done / max(total, 1), f"{done} of {total} epochs done"
     fraction = latest.fraction_done
