@@ -215,3 +215,18 @@ def test_an_analogy_on_a_tiny_corpus_comes_with_a_caveat(run: str) -> None:
     caveats = [t for t in texts(at.warning) if t.startswith("Take this answer with caution")]
     assert best >= 0.9 and len(caveats) == 1, (best, texts(at.warning))
     assert f"A similarity of {best:.2f} on a corpus of only" in caveats[0]
+
+
+def test_each_run_opens_with_the_vectors_its_settings_name(runs_root: Path) -> None:
+    """A blog-preset run (explore_vectors "output") opens on its output vectors, an older run on the
+    input ones; a choice made on one run is not carried to another."""
+    from w2v_core.config import TrainConfig
+    from w2v_core.run_folder import RunFolder
+
+    blog = RunFolder(make_run(runs_root, folder="20261121-120000-blog", title="Blog run"))
+    blog.update(config=TrainConfig(explore_vectors="output").to_dict())
+    plain = make_run(runs_root, folder="20261121-110000-plain", title="Plain run").name
+    at = open_page("neighbours", blog.path.name)
+    assert at.selectbox(key="explore.kind").value == "output"
+    at = open_page("neighbours", plain)
+    assert at.selectbox(key="explore.kind").value == "input"

@@ -189,6 +189,17 @@ def test_presets_follow_their_sources() -> None:
     assert (blog.optimizer, blog.loss) == ("adamw", "softmax")
 
 
+def test_the_blog_presets_train_100_epochs_on_the_blogs_corpus_and_explore_output_vectors() -> None:
+    """The blog: 100 epochs on its ~200k-token tweets, AdamW lr 0.001, model.expand.weight read."""
+    for key, model in (("blog", "skipgram"), ("blog-cbow", "cbow")):
+        config = train_settings.preset_config(key, n_tokens=203_000, vocab_size=3_085)
+        assert (config.model, config.loss, config.optimizer) == (model, "softmax", "adamw")
+        assert (config.epochs, config.lr, config.dim) == (100, 0.001, 100)
+        assert config.explore_vectors == "output"
+        assert train_settings.preset_config(key, 5_000_000, 3_085).epochs == 5  # scaled when large
+    assert train_settings.preset_config("classic", 203_000, 3_085).explore_vectors == "input"
+
+
 def test_advice_warns_about_softmax_on_a_large_vocabulary() -> None:
     config = train_settings.preset_config("blog", 1_000_000, 40_000)
     assert any("softmax" in a for a in train_settings.corpus_advice(config, 1_000_000, 40_000))

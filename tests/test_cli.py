@@ -115,8 +115,9 @@ def test_bad_input_gives_one_line_and_no_traceback(tmp_path, make_corpus, extra,
 
 def test_full_softmax_on_a_huge_vocabulary_is_refused(tmp_path):
     corpus = tmp_path / "huge.txt"
-    words = [f"w{i}" for i in range(60_000)]
-    corpus.write_text(" ".join(words) + "\n", encoding="utf-8")
+    # 300k words x 1.2M centres: 2e17 flops per epoch, over an hour on any CPU (check_trainable)
+    words = [f"w{i}" for i in range(300_000)]
+    corpus.write_text((" ".join(words) + "\n") * 4, encoding="utf-8")
     done = cli("train", "--corpus", str(corpus), "--out", str(tmp_path / "run"), "--loss", "softmax",
                "--min-count", "1", "--quiet")  # fmt: skip
     assert done.returncode == 2

@@ -25,6 +25,7 @@ from w2v_core.preprocess import (
     preview,
     tokenize,
 )
+from w2v_core.preprocess.tokens import load_stopwords
 from w2v_core.sources import TextDataset, load_builtin, load_hub
 from w2v_core.vocab import Vocabulary
 
@@ -186,15 +187,30 @@ def test_stopwords_for_a_language_nltk_lacks(nltk_data: Path) -> None:
     assert "german" in available_stopword_languages() and len(available_stopword_languages()) >= 20
 
 
-def test_english_stopwords_fall_back_to_scikit_learn_offline(no_nltk_data: Path) -> None:
+def test_english_stopwords_are_nltks_list_offline(no_nltk_data: Path) -> None:
+    """A fresh install (no NLTK data) still removes exactly NLTK's English list, so the blog's
+    "would", "first" and "back" (removed by scikit-learn's list) survive, with no warning."""
     assert available_stopword_languages() == ["english"]
     with pytest.raises(ConfigError, match="not downloaded"):
         tokenize("hola", PreprocessConfig(stopwords_language="spanish"))
-    data = TextDataset.from_texts(["the cat sat on the mat with the dog"] * 3)
+    data = TextDataset.from_texts(["the cat would sat first on the mat back with the dog"] * 3)
     result = preprocess(data, PreprocessConfig(min_count=1), use_cache=False)
-    assert result.vocab.words == ["cat", "dog", "mat", "sat"]
-    assert result.stats.stopword_source == "scikit-learn"
-    assert any("built-in English list" in w for w in result.stats.warnings)
+    assert result.vocab.words == ["back", "cat", "dog", "first", "mat", "sat", "would"]
+    assert result.stats.stopword_source == "nltk"
+    assert not any("stopword" in w for w in result.stats.warnings)
+
+
+def test_the_bundled_english_list_is_nltks(shared_data: Path, no_nltk_data: Path) -> None:
+    """The bundled list equals `stopwords/english` of NLTK's own stopwords corpus, word for word."""
+    import zipfile
+
+    archive = shared_data / "nltk_data" / "corpora" / "stopwords.zip"
+    if not archive.is_file():
+        pytest.skip(f"needs {archive}, which is absent")
+    with zipfile.ZipFile(archive) as zipped:
+        nltk_words = set(zipped.read("stopwords/english").decode("utf-8").split())
+    assert load_stopwords("english").words == frozenset(nltk_words)
+    assert len(nltk_words) == 179 and {"would", "first", "back"}.isdisjoint(nltk_words)
 
 
 def test_unknown_stemmer_language() -> None:

@@ -13,6 +13,7 @@ trying to train the same run refuses with a message.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -32,10 +33,11 @@ from w2v_core.corpus import EncodedCorpus
 from w2v_core.device import describe_device, resolve_device
 from w2v_core.errors import ConfigError, CorpusError, TrainingDivergedError, W2VError
 from w2v_core.run_folder import STOPPED, EpochRecord, ProgressRecord, RunFolder, RunStatus
-from w2v_core.sampling import linear_learning_rate
+from w2v_core.sampling import keep_probabilities, linear_learning_rate
 from w2v_core.vocab import Vocabulary
 
 STOP_FILE_POLL_SECONDS = 0.2
+PYTORCH_ENGINES = ("batched-torch", "softmax-torch")  # one intra-op thread unless asked (below)
 # The evaluation after each epoch may take at most this share of the training time (the last epoch
 # is always evaluated): on a small corpus one evaluation takes longer than an epoch.
 EVALUATION_SHARE = 0.25
@@ -66,8 +68,86 @@ def _make_engine(
     return engine_cls(config, counts, corpus, input_vectors, output_vectors, device=device)
 
 
+# Full softmax scores every word for every centre: an epoch costs centres x V x D x 6 flops (three
+# matrix products), so its time grows with the vocabulary. Past this many seconds per epoch on the
+# device that would train it, a run is refused before anything is written (issue 11).
+MAX_SOFTMAX_EPOCH_SECONDS = 3600.0
+# The softmax engine's epoch time against the time of its bare matrix products (the floor): 1.4-1.7
+# measured with benchmarks/bench_softmax.py (docs/BENCHMARKS.md); rounded up so the estimate errs long.
+SOFTMAX_TIME_OVER_FLOOR = 2.0
+PROBE_VOCAB = 4096  # the matrix products are timed on at most this many words, then scaled
+
+
+@functools.lru_cache(maxsize=16)
+def _softmax_seconds_per_word_centre(device: str, batch: int, dim: int) -> float:
+    """Measured seconds of the three (batch, V, dim) matrix products of one softmax step, per centre
+    and per vocabulary word, on `device` (about 0.1 s of timing; cached per process)."""
+    dev = torch.device(device)
+    generator = torch.Generator().manual_seed(0)
+    hidden = torch.randn(batch, dim, generator=generator).to(dev)  # (B, D)
+    output = torch.randn(PROBE_VOCAB, dim, generator=generator).to(dev)  # (V', D)
+
+    def products() -> None:
+        logits = hidden @ output.T  # (B, V')
+        _ = logits @ output  # (B, D)
+        _ = logits.T @ hidden  # (V', D)
+
+    def synchronize() -> None:
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+    products()  # warm-up: first calls allocate and pick kernels
+    synchronize()
+    repeats, start = 0, time.perf_counter()
+    while repeats < 3 or (time.perf_counter() - start < 0.1 and repeats < 1000):
+        products()
+        synchronize()
+        repeats += 1
+    return (time.perf_counter() - start) / repeats / (batch * PROBE_VOCAB)
+
+
+def estimated_epoch_seconds(
+    config: TrainConfig, vocab_size: int, n_centres: float, device: torch.device
+) -> float:
+    """Seconds one full-softmax epoch of `n_centres` centres over `vocab_size` words would take on
+    `device`: its matrix products timed here, times the engine's measured overhead over them."""
+    from w2v_core.backends.softmax_torch import softmax_batch_size
+
+    batch = softmax_batch_size(config, vocab_size)
+    padded_centres = math.ceil(max(n_centres, 1) / batch) * batch
+    per_word_centre = _softmax_seconds_per_word_centre(str(device), batch, config.dim)
+    return padded_centres * vocab_size * per_word_centre * SOFTMAX_TIME_OVER_FLOOR
+
+
+def _duration(seconds: float) -> str:
+    """'40 minutes', '3.5 hours', '12 days': a length of time a person reads at a glance."""
+    if seconds < 3600:
+        return f"{max(seconds / 60, 1):.0f} minutes"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:,.0f} days"
+
+
+def _check_softmax_epoch_time(
+    config: TrainConfig, vocab: Vocabulary, corpus: EncodedCorpus
+) -> None:
+    """Refuse full softmax when one epoch would take over an hour on the device it would use."""
+    device = resolve_device(config.device)
+    keep = keep_probabilities(vocab.counts, config.sample)  # (V,) subsampling's keep probability
+    n_centres = float(np.bincount(corpus.token_ids, minlength=len(vocab)) @ keep)
+    seconds = estimated_epoch_seconds(config, len(vocab), n_centres, device)
+    if seconds > MAX_SOFTMAX_EPOCH_SECONDS:
+        raise ConfigError(
+            f"Full softmax over {len(vocab):,} words would take about {_duration(seconds)} per "
+            f"epoch on this machine ({describe_device(device, config.cpu_threads)}); use negative "
+            "sampling, which gives similar vectors far faster, or raise min_count to shrink the "
+            "vocabulary."
+        )
+
+
 def check_trainable(config: TrainConfig, vocab: Vocabulary, corpus: EncodedCorpus) -> None:
-    """Raise a plain-language error when these settings cannot train on this corpus."""
+    """Raise a plain-language error when these settings cannot train on this corpus, or (full
+    softmax) would take over an hour per epoch on the device that would train them."""
     config.validate(len(vocab))
     if corpus.n_tokens == 0:
         raise CorpusError(
@@ -82,6 +162,8 @@ def check_trainable(config: TrainConfig, vocab: Vocabulary, corpus: EncodedCorpu
         raise CorpusError(
             "The corpus refers to words missing from the vocabulary (mismatched files)."
         )
+    if config.loss == "softmax":
+        _check_softmax_epoch_time(config, vocab, corpus)
 
 
 class Trainer:
@@ -120,8 +202,9 @@ class Trainer:
     def _torch_threads(self) -> int:
         """PyTorch's intra-op threads. The batched engine's per-batch ops are small: on the 2-core
         machine they ran ~10x slower with 2 threads than with 1 once anything else used the CPU
-        (threads wait for each other at every op), so 'all cores' means 1 there unless asked."""
-        if self.config.threads is not None or self.engine_name != "batched-torch":
+        (threads wait for each other at every op), so 'all cores' means 1 there unless asked. The
+        softmax engine's matrix products too: 177 against 32 ms per step under load (2 vs 1)."""
+        if self.config.threads is not None or self.engine_name not in PYTORCH_ENGINES:
             return self.config.cpu_threads
         return 1
 
@@ -283,6 +366,7 @@ class Trainer:
             meta = {"epoch": epoch + 1, "complete": True, "step": self._step, "loss": epoch_loss}
             self.run.save_checkpoint(epoch + 1, self.engine.state_tensors(), meta)
             self.run.remove_checkpoint(STOPPED)
+            self.run.keep_training_state_only_in(epoch + 1)
             self.run.prune_checkpoints(self.config.keep_every, last_epoch=epoch + 1)
             self.run.append_metrics(
                 EpochRecord(

@@ -364,6 +364,17 @@ def train_controls(config_cls, help_text: dict[str, str], devices: list[str]):
             key=k("keep_every"),
             help=help_text["keep_every"],
         )
+        cols[0].selectbox(
+            "Vectors to explore first",
+            ["input", "output", "average"],
+            key=k("explore_vectors"),
+            format_func={
+                "input": "input (centre words)",
+                "output": "output (context words: the blog's choice)",
+                "average": "average of both",
+            }.get,
+            help=help_text["explore_vectors"],
+        )
     names = config_cls().to_dict()
     values = {n: st.session_state[k(n)] for n in names if k(n) in st.session_state}
     values["threads"] = 1 if st.session_state.get(state.TRAIN_REPRODUCIBLE) else None

@@ -93,6 +93,7 @@ PICK_RUN = "explore.run"
 PICK_RUN_SHOWN = "explore.run_shown"  # the run the picker showed: a pick must differ
 PICK_EPOCH = "explore.epoch"
 PICK_KIND = "explore.kind"
+PICK_KIND_FOR = "explore.kind_for"  # the run whose own vectors (`explore_vectors`) PICK_KIND got
 
 # ---- widget keys: Map ----------------------------------------------------------------------------
 MAP_SCOPE = "map.scope"

@@ -275,7 +275,21 @@ def epoch_picker(run_name: str, where=st) -> int | str | None:
     )
 
 
-def kind_picker(where=st) -> str:
+def run_vector_kind(run_name: str) -> str:
+    """The vectors a run is explored with first: its settings' `explore_vectors` (the blog presets
+    say "output"), "input" for runs of before that setting or a run that cannot be read."""
+    try:
+        kind = runs.run_folder(run_name).config().explore_vectors
+    except W2VError:
+        return "input"
+    return kind if kind in KIND_LABELS else "input"
+
+
+def kind_picker(where=st, run_name: str | None = None) -> str:
+    """Choose input / output / average vectors; on picking another run, that run's own default."""
+    if run_name is not None and state.get(state.PICK_KIND_FOR) != run_name:
+        st.session_state[state.PICK_KIND] = run_vector_kind(run_name)
+        state.put(state.PICK_KIND_FOR, run_name)
     _keep_choice(state.PICK_KIND, list(KIND_LABELS), "input")
     return where.selectbox(
         "Vectors",
@@ -283,7 +297,8 @@ def kind_picker(where=st) -> str:
         format_func=KIND_LABELS.get,
         key=state.PICK_KIND,
         help="Word2vec learns two vectors per word. The input (centre-word) vectors are the usual "
-        "choice; the output vectors and the average of both sometimes give tidier neighbours.",
+        "choice; the blog read the output vectors, and with full softmax they give its neighbours. "
+        "Each run opens with the vectors its settings name.",
     )
 
 
@@ -300,7 +315,7 @@ def explore_header() -> tuple[str, int | str, str] | None:
         )
         return None
     epoch = epoch_picker(run_name, columns[1])
-    kind = kind_picker(columns[2])
+    kind = kind_picker(columns[2], run_name)
     return run_name, epoch, kind
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 ENGINES: dict[str, str] = {
     "fused-cuda": "w2v_core.backends.fused_cuda:FusedCudaEngine",
     "fused-cpu": "w2v_core.backends.fused_cpu:FusedCpuEngine",
+    "softmax-torch": "w2v_core.backends.softmax_torch:SoftmaxTorchEngine",
     "batched-torch": "w2v_core.backends.batched_torch:BatchedTorchEngine",
 }
 assert tuple(ENGINES) == ENGINE_CHOICES[1:], "TrainConfig.engine's choices and the registry differ"

@@ -80,7 +80,7 @@ class PreprocessConfig:
     normalize_mentions: bool = False  # @names -> <user>
     min_token_length: int = 1  # 1 keeps one-letter words ("a", "i")
     max_token_length: int | None = 50  # longer "words" are pasted links or unsegmented text
-    stopwords_language: str | None = "english"  # NLTK's list; scikit-learn's English offline
+    stopwords_language: str | None = "english"  # NLTK's list (English bundled for offline use)
     extra_stopwords: tuple[str, ...] = ()  # the person's own additions
     stem_language: str | None = None  # stemming merges word forms but makes words harder to read
     min_count: int = 5  # word2vec.c and gensim default

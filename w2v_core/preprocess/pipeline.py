@@ -391,11 +391,6 @@ def _statistics(
             f"{n_reaching_min_count - config.max_vocab_size:,} words reached the minimum count but were cut "
             f"by the maximum vocabulary size ({config.max_vocab_size:,})."
         )
-    if rules.stopword_source == "scikit-learn":
-        warnings.append(
-            "The full stopword lists (from NLTK) are not installed here, so a built-in English list "
-            "was used instead; it removes a few different words. This is fine for most purposes."
-        )
     if dataset.encoding_report.invalid_bytes_replaced:
         warnings.append(dataset.encoding_report.describe())
     top = vocab.words[:30]

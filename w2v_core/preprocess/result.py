@@ -35,7 +35,7 @@ class PreprocessStats:
     stages: list[tuple[str, int]]  # tokens left after each step, in order
     removed: dict[str, int]  # tokens removed, by reason
     warnings: list[str] = field(default_factory=list)  # plain-language advice
-    stopword_source: str = "none"  # "nltk", "scikit-learn" (offline fallback) or "none"
+    stopword_source: str = "none"  # "nltk" or "none" ("scikit-learn" in runs of before 0.2)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

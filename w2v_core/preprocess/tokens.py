@@ -1,7 +1,7 @@
 """Per-document steps: text -> tokens, and every decision that depends only on the word.
 
 Owns: lowercasing, the placeholders (<url>, <num>, <user>), the character filters, length limits,
-stopword lists (NLTK's, scikit-learn's English offline), Snowball stemmers (NLTK's, the snowballstemmer
+stopword lists (NLTK's; its English list is also bundled, for offline installs), Snowball stemmers (NLTK's, the snowballstemmer
 package for more languages), `tokenize` and `preview`. Leaves out: corpus-wide steps (phrases, the
 rare-word cut-off: `pipeline`).
 """
@@ -49,8 +49,7 @@ def available_stopword_languages() -> list[str]:
     """Languages with a stopword list here: NLTK's (when its data is present), English always."""
     from w2v_core.sources.builtin import iter_nltk_files
 
-    languages = {"english"}
-    # without NLTK's stopwords data, scikit-learn's English list still works
+    languages = {"english"}  # NLTK's English list is bundled (`BUNDLED_ENGLISH_STOPWORDS`)
     with contextlib.suppress(CorpusError):
         languages.update(
             name for name, _ in iter_nltk_files("stopwords") if name.isalpha() and name.islower()
@@ -66,16 +65,26 @@ def available_stem_languages() -> list[str]:
     return sorted(set(NLTK_STEM_LANGUAGES) | extra)
 
 
+# NLTK's English stopword list (179 words), copied verbatim from nltk_data's `corpora/stopwords.zip`
+# (package of 2022-07-04, `stopwords/english` of 2017-10-01; what `nltk.download("stopwords")` gives
+# for NLTK 3.x, here 3.10.4; the README in that zip names its sources). Used when NLTK's own data is
+# not installed, so the blog's steps give the blog's words on a fresh offline install: "would",
+# "first", "back" are not on it (scikit-learn's list, used before, removed them). The NLTK data
+# licence (Apache 2.0) allows shipping it.
+BUNDLED_ENGLISH_STOPWORDS = Path(__file__).with_name("nltk_stopwords_english.txt")
+
+
 @dataclass(frozen=True)
 class StopwordList:
     words: frozenset[str]
-    source: str  # "nltk", "scikit-learn" or "none": told to the person when it is a fallback
+    source: str  # "nltk" (NLTK's data or its bundled English list) or "none"
 
 
 def load_stopwords(language: str | None) -> StopwordList:
     """The stopword list for `language` (None -> empty).
 
-    NLTK's list when its `stopwords` data is present; for English without it, scikit-learn's list.
+    NLTK's list when its `stopwords` data is present; for English without it, the bundled copy of
+    NLTK's English list (the same words).
     Raises `ConfigError` naming the available languages when there is no list for `language`.
     """
     if not language:
@@ -99,9 +108,8 @@ def _load_stopwords_cached(
             words = files[language].decode("utf-8", errors="replace").split("\n")
             return StopwordList(frozenset(w.strip() for w in words if w.strip()), "nltk")
     if language == "english":
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-        return StopwordList(frozenset(ENGLISH_STOP_WORDS), "scikit-learn")
+        words = BUNDLED_ENGLISH_STOPWORDS.read_text(encoding="utf-8").split("\n")
+        return StopwordList(frozenset(w.strip() for w in words if w.strip()), "nltk")
     if location is None:
         raise ConfigError(
             f"There is no stopword list for '{language}' here: NLTK's stopword lists are not "
