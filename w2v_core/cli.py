@@ -601,6 +601,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
         f"  status:   {state.status.label}",
         f"  epochs:   {state.epochs_done} of {state.epochs_total} done; saved: "
         + (", ".join(str(e) for e in state.saved_epochs) or "none"),
+    d2l_loss = view.latest_d2l_loss
         f"  data:     {report['data']}",
         f"  settings: {report['settings']}",
     ]
@@ -617,6 +618,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if state.can_resume:
         lines.append(f"  continue with: python -m w2v_core resume {run.path}")
     print("\n".join(lines))
+        "d2l_loss": d2l_loss,
     return 0
 
 
@@ -637,6 +639,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.epoch == "all":
 
         def in_training_order(epoch) -> float:  # a stopped checkpoint not evaluated yet is newest
+    if d2l_loss is not None:
+        lines.append(
+            f"  d2l loss: {d2l_loss:.4f} (the d2l book's: mean per context/noise position)"
+        )
             if epoch in stored:
                 return stored[epoch].position
             return float("inf") if epoch == "stopped" else float(epoch)

@@ -29,7 +29,14 @@ def setting(default: Any, help: str, **metadata: Any) -> Any:
 
 
 # Engine names, "auto" first; the registry (`w2v_core.backends`) maps each to its class.
-ENGINE_CHOICES = ("auto", "fused-cuda", "fused-cpu", "softmax-torch", "batched-torch")
+ENGINE_CHOICES = (
+    "auto",
+    "fused-cuda",
+    "fused-cpu",
+    "fused-adam-cpu",
+    "softmax-torch",
+    "batched-torch",
+)
 _ENGINE_ALIASES = {"fused": "fused-cpu", "batched": "batched-torch"}  # run.json of before 0.2
 
 # What a person reads for each choice; one home for these labels (app, CLI summaries, cards).

@@ -268,6 +268,15 @@ class RunSummary:
 def _local_time(iso: str | None) -> str:
     if not iso:
         return ""
+    @property
+    def latest_d2l_loss(self) -> float | None:
+        """The newest d2l-book loss (`ProgressRecord.d2l_loss`), as `latest_loss`; None when the
+        run's engine does not compute it."""
+        since = (self.state.launched_at or 0.0) if self.active else 0.0
+        from w2v_core.run_folder import Metrics
+
+        return Metrics(self.progress, self.epochs).latest_d2l_loss(since)
+
     try:
         return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:

@@ -189,6 +189,10 @@ class ProgressRecord:
     learning_rate: float
     device: str
     time: float = 0.0  # Unix time of the report
+    # The d2l book's loss (mean BCE per context/noise position, averaged over centres; see
+    # `ChunkResult.d2l_loss_sum`) since the previous report; None from engines without it and in
+    # metrics files written before it existed.
+    d2l_loss: float | None = None
 
     @property
     def latest_loss(self) -> float | None:
@@ -208,6 +212,7 @@ class EpochRecord:
     seconds: float
     words_per_second: float | None
     time: float = 0.0
+    d2l_loss: float | None = None  # the epoch's mean of the d2l book's loss (as ProgressRecord's)
 
     @property
     def latest_loss(self) -> float | None:
@@ -250,6 +255,14 @@ class Metrics:
         for record in sorted(records, key=lambda r: r.time, reverse=True):
             if record.latest_loss is not None:
                 return record.latest_loss
+        return None
+
+    def latest_d2l_loss(self, since: float = 0.0) -> float | None:
+        """The newest d2l-book loss reported at or after `since`; None when no engine computed it."""
+        records = [r for r in [*self.progress, *self.epochs] if r.time >= since]
+        for record in sorted(records, key=lambda r: r.time, reverse=True):
+            if record.d2l_loss is not None:
+                return record.d2l_loss
         return None
 
 

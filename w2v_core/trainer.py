@@ -278,6 +278,8 @@ class Trainer:
         self._epoch_loss_count = 0
         self._interval_loss_sum = 0.0
         self._interval_loss_count = 0
+        self._epoch_d2l = [0.0, 0]  # the d2l book's loss: sum over centres, centres
+        self._interval_d2l = [0.0, 0]
         self._epoch_start = time.perf_counter()
         self._emit_report()  # the chart shows the epoch start even before the first chunk
 
@@ -294,6 +296,10 @@ class Trainer:
             self._epoch_loss_count += result.loss_count
             self._interval_loss_sum += result.loss_sum
             self._interval_loss_count += result.loss_count
+        if result.d2l_loss_count:
+            for totals in (self._epoch_d2l, self._interval_d2l):
+                totals[0] += result.d2l_loss_sum
+                totals[1] += result.d2l_loss_count
         now = time.perf_counter()
         if now - self._last_report >= self.report_interval:
             self._emit_report()
@@ -334,9 +340,11 @@ class Trainer:
             learning_rate=self.learning_rate_at(fraction),
             device=self.device_label,
             time=time.time(),
+            d2l_loss=_mean(self._interval_d2l),
         )
         self._interval_loss_sum = 0.0
         self._interval_loss_count = 0
+        self._interval_d2l = [0.0, 0]
         self._last_report = now
         if self.run is not None:
             self.run.append_metrics(report)
@@ -378,6 +386,7 @@ class Trainer:
                     seconds=seconds,
                     words_per_second=self.corpus.n_tokens / seconds if seconds > 0 else None,
                     time=time.time(),
+                    d2l_loss=_mean(self._epoch_d2l),
                 )
             )
             self.run.update(epochs_completed=epoch + 1)
@@ -455,6 +464,11 @@ class Trainer:
             engine=self.engine_name,
             final_loss=loss,
         )
+
+
+def _mean(totals: list) -> float | None:
+    """sum / count of a [sum, count] pair; None when nothing was counted."""
+    return totals[0] / totals[1] if totals[1] else None
 
 
 def _new_trainer(

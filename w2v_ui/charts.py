@@ -97,6 +97,7 @@ def loss_chart(
                 hovertemplate="end of epoch %{x}<br>average loss %{y:.4f}<extra></extra>",
             )
         )
+    _add_d2l_loss(fig, progress, epochs, epochs_total)
     # Epoch boundaries as dotted lines, set in one go: `add_vline` per epoch costs plotly tens of
     # milliseconds each, which for a 300-epoch run would stall the live view for seconds.
     step = max(1, math.ceil(epochs_total / MAX_EPOCH_TICKS))
@@ -111,6 +112,48 @@ def loss_chart(
     fig.update_xaxes(title="epochs of training", range=[0, max(epochs_total, 1)], dtick=step)
     fig.update_yaxes(title="loss (lower is better)", rangemode="tozero")
     return fig
+
+
+D2L_LOSS_LABEL = "d2l book's loss (mean per context/noise position)"
+
+
+def _add_d2l_loss(
+    fig: go.Figure,
+    progress: Sequence[ProgressRecord],
+    epochs: Sequence[EpochRecord],
+    epochs_total: int,
+) -> None:
+    """The d2l book's loss beside ours, in orange, when the engine reported it (the fused Adam
+    engine does): each report as a thin line, each epoch's mean as markers."""
+    points = [
+        (r.fraction_done * epochs_total, r.d2l_loss) for r in progress if r.d2l_loss is not None
+    ]
+    if points:
+        xs, ys = zip(*points, strict=False)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name=f"{D2L_LOSS_LABEL}, each report",
+                line={"color": "rgba(232, 89, 12, 0.35)", "width": 1.5},
+                hovertemplate="epoch %{x:.2f}<br>d2l book's loss %{y:.4f}<extra></extra>",
+            )
+        )
+    finished = [(r.epoch, r.d2l_loss) for r in epochs if r.d2l_loss is not None]
+    if finished:
+        xs, ys = zip(*finished, strict=False)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines+markers",
+                name=f"{D2L_LOSS_LABEL}, epoch average",
+                line={"color": ORANGE, "width": 2.5},
+                marker={"size": 9 if len(finished) <= MAX_EPOCH_TICKS else 4},
+                hovertemplate="end of epoch %{x}<br>d2l book's loss %{y:.4f}<extra></extra>",
+            )
+        )
 
 
 def loss_curves(curves: dict[str, Sequence[tuple[float, float]]], height: int = 320) -> go.Figure:

@@ -69,6 +69,20 @@ def progress_text(view: jobs.RunView) -> tuple[float, str]:
     return min(max(fraction, 0.0), 1.0), " · ".join(parts)
 
 
+def d2l_loss_line(view: jobs.RunView) -> str | None:
+    """The d2l book's loss of the newest report, on the book's scale; None when the engine did not
+    compute it (only the fused Adam engine does)."""
+    value = view.latest_d2l_loss
+    if value is None:
+        return None
+    return (
+        f"{charts.D2L_LOSS_LABEL}: **{value:.4f}**. The Dive into Deep Learning book (chapter "
+        "15.4) prints this figure (its running mean over all epochs so far) and reports about "
+        "0.41 after 5 epochs on PTB. Our loss above adds up the terms of a context word and its "
+        "noise words for each pair; the book averages them, so its figure is smaller."
+    )
+
+
 FAILURE_ADVICE = {
     "diverged": "Lower the learning rate (or pick a preset) and start again: Resume would continue "
     "from the same vectors with the same learning rate, and fail the same way.",
@@ -231,6 +245,8 @@ def _render(run_name: str, drawn_status: RunStatus | None) -> None:
             help="Sum of the saved epochs' times.",
         )
     columns[3].metric("Epochs done", f"{view.state.epochs_done} / {view.state.epochs_total}")
+    if line := d2l_loss_line(view):
+        st.caption(line)
 
     if view.progress or view.epochs:
         st.plotly_chart(

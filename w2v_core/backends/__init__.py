@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 ENGINES: dict[str, str] = {
     "fused-cuda": "w2v_core.backends.fused_cuda:FusedCudaEngine",
     "fused-cpu": "w2v_core.backends.fused_cpu:FusedCpuEngine",
+    "fused-adam-cpu": "w2v_core.backends.fused_adam_cpu:FusedAdamCpuEngine",
     "softmax-torch": "w2v_core.backends.softmax_torch:SoftmaxTorchEngine",
     "batched-torch": "w2v_core.backends.batched_torch:BatchedTorchEngine",
 }

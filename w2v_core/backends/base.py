@@ -27,6 +27,11 @@ class ChunkResult:
     loss_count: (
         int  # number of examples in loss_sum (positive pairs for skip-gram, centres for CBOW)
     )
+    # The d2l book's loss (its masked SigmoidBCELoss, chapter 15.4): per centre, the mean binary
+    # cross-entropy over its valid context and noise positions; summed over centres, and the number
+    # of centres. 0 / 0 from engines that do not compute it.
+    d2l_loss_sum: float = 0.0
+    d2l_loss_count: int = 0
 
 
 @dataclass(frozen=True)
