@@ -74,3 +74,20 @@ def test_status_prints_the_d2l_loss(adam_run):
     assert report["d2l_loss"] == pytest.approx(expected)
     text = cli("status", str(adam_run)).stdout
     assert f"d2l loss: {expected:.4f}" in text
+
+
+def test_d2l_preset_has_the_books_settings_and_trains_with_the_fused_adam_engine():
+    """d2l 15.4: batch_size 512, max_window_size 5, num_noise_words 5, embed_size 100, lr 0.002,
+    num_epochs 5, Adam; 15.3: subsampling t = 1e-4. PTB valid+test is 122k words here."""
+    import torch
+
+    from w2v_core.backends import select_engine
+    from w2v_ui.train_settings import preset_config
+
+    config = preset_config("d2l", n_tokens=122_478, vocab_size=1_820)
+    settings = (config.model, config.loss, config.window, config.negative, config.dim)
+    assert settings == ("skipgram", "negative", 5, 5, 100)
+    schedule = (config.optimizer, config.lr, config.batch_size, config.epochs)
+    assert schedule == ("adam", 0.002, 512, 5)
+    assert config.sample == 1e-4
+    assert select_engine(config, torch.device("cpu")).name == "fused-adam-cpu"

@@ -81,8 +81,9 @@ PRESETS: dict[str, Preset] = {
     ),
     "d2l": Preset(
         "d2l book: skip-gram + negative sampling + Adam",
-        "As in the Dive into Deep Learning book (chapter 15): skip-gram, 5 noise words, Adam with "
-        "learning rate 0.002, stronger subsampling.",
+        "As in the Dive into Deep Learning book (chapter 15.4): skip-gram, window 5, 5 noise "
+        "words, 100 dimensions, Adam with learning rate 0.002 in batches of 512 words, "
+        "subsampling 1e-4, 5 epochs.",
         {
             "model": "skipgram",
             "loss": "negative",
@@ -94,6 +95,7 @@ PRESETS: dict[str, Preset] = {
             "lr": 0.002,
             "batch_size": 512,
         },
+        fixed_epochs=5,  # the book's num_epochs; above 500k words the scaled default is 5 as well
     ),
     "blog": Preset(
         "blog: full softmax + AdamW (skip-gram)",
