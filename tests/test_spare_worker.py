@@ -70,6 +70,7 @@ def test_a_hand_over_outside_the_runs_root_is_refused(tmp_path: Path) -> None:
 def test_a_spare_trains_the_next_run_and_the_one_after_starts_as_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("W2V_MAX_TRAININGS", "2")  # both at once, not one after the other
     spare = spare_worker.start_spare(tmp_path)
     replacements: list[Path] = []
     monkeypatch.setattr(spare_worker, "start_spare", lambda root, **kw: replacements.append(root))

@@ -13,6 +13,7 @@ saved and the run can be resumed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -424,6 +425,7 @@ def _run_training(run, stop_event, quiet: bool, **changes) -> int:
         result = resume(run, on_progress=bar, stop_event=stop_event, config_changes=changes or None)
     finally:
         bar.close()
+        _start_next_queued(run)
     if result.status == "stopped":
         print(
             f"Stopped after {result.epochs_completed} complete epoch(s); the vectors reached so far "
@@ -438,6 +440,15 @@ def _run_training(run, stop_event, quiet: bool, **changes) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _start_next_queued(run) -> None:
+    """This training's slot is free now: start the next queued run of its runs root (a worker
+    does this itself, so queued runs go on without a server). Never fails the finished run."""
+    from w2v_core.jobs import start_queued
+
+    with contextlib.suppress(W2VError, OSError):
+        start_queued(run.path.parent)
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
@@ -487,12 +498,19 @@ def _cmd_card(args: argparse.Namespace) -> int:
 # ---- stop / list / status -------------------------------------------------------------------------
 def _cmd_stop(args: argparse.Namespace) -> int:
     from w2v_core.jobs import request_stop
-    from w2v_core.run_folder import RunFolder
+    from w2v_core.run_folder import RunFolder, RunStatus
 
     run = RunFolder.open(args.run_dir)
+    queued = run.state().status == RunStatus.QUEUED
     if not request_stop(run.path):
         print(
             f"Run '{run.name}' is not training ({run.state().status.label}); nothing to stop.",
+            file=sys.stderr,
+        )
+        return 0
+    if queued and run.state().status != RunStatus.STOPPING:
+        print(
+            f"Taken out of the training queue; the run is {run.state().status.label} again.",
             file=sys.stderr,
         )
         return 0
@@ -548,6 +566,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 "created": s.created,
                 "owner": "command line" if s.ownership.from_command_line else "a browser",
                 "private": s.private,
+                **_queue_fields(s.queue_place),
             }
             print(json.dumps(row, ensure_ascii=False))
         return 0
@@ -555,7 +574,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"No runs in {root}.", file=sys.stderr)
         return 0
     rows = [("NAME", "TITLE", "STATUS", "EPOCHS", "CREATED")]
-    rows += [(s.name, s.title, s.status.label, s.epochs, s.created) for s in summaries]
+    rows += [(s.name, s.title, s.status_text, s.epochs, s.created) for s in summaries]
     widths = [min(max(len(r[i]) for r in rows), 48) for i in range(5)]
     for row in rows:
         cells = [(c if len(c) <= w else c[: w - 1] + "…").ljust(w) for c, w in zip(row, widths)]
@@ -563,9 +582,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _queue_fields(place) -> dict[str, Any]:
+    """A queued run's place in `list --json` / `status --json` (None for other runs)."""
+    return {
+        "queue_place": place.place if place else None,
+        "queue_length": place.of if place else None,
+        "queue_wait_seconds": place.wait_seconds if place else None,
+    }
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from w2v_core.jobs import describe_data, describe_settings, run_view
-    from w2v_core.run_folder import RunFolder
+    from w2v_core.run_folder import RunFolder, RunStatus
 
     run = RunFolder.open(args.run_dir)
     info = run.info()
@@ -573,6 +601,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     state = view.state
     latest = view.latest
     loss = view.latest_loss
+    d2l_loss = view.latest_d2l_loss
     report = {
         "name": run.name,
         "title": info.get("name") or run.name,
@@ -589,8 +618,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
         "data": describe_data(info.get("data") or {}),
         "settings": describe_settings(info.get("config") or {}),
         "loss": loss,
+        "d2l_loss": d2l_loss,
         "fraction_done": latest.fraction_done if latest else None,
         "eta_seconds": latest.eta_seconds if latest and view.active else None,
+        **_queue_fields(view.queue_place),
         "error": state.error,
     }
     if args.json:
@@ -601,7 +632,6 @@ def _cmd_status(args: argparse.Namespace) -> int:
         f"  status:   {state.status.label}",
         f"  epochs:   {state.epochs_done} of {state.epochs_total} done; saved: "
         + (", ".join(str(e) for e in state.saved_epochs) or "none"),
-    d2l_loss = view.latest_d2l_loss
         f"  data:     {report['data']}",
         f"  settings: {report['settings']}",
     ]
@@ -609,16 +639,21 @@ def _cmd_status(args: argparse.Namespace) -> int:
         lines.append(f"  device:   {report['device']} ({report['engine']})")
     if loss is not None:
         lines.append(f"  loss:     {loss:.4f}")
+    if d2l_loss is not None:
+        lines.append(
+            f"  d2l loss: {d2l_loss:.4f} (the d2l book's: mean per context/noise position)"
+        )
     if latest is not None and view.active:
         lines.append(
             f"  progress: {latest.fraction_done:.0%}, {latest.words_per_second:,.0f} words/s"
         )
+    if state.status == RunStatus.QUEUED:
+        lines.append(f"  queue:    {view.queue_text}")
     if state.error:
         lines.append(f"  error:    {state.error}")
     if state.can_resume:
         lines.append(f"  continue with: python -m w2v_core resume {run.path}")
     print("\n".join(lines))
-        "d2l_loss": d2l_loss,
     return 0
 
 
@@ -639,10 +674,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.epoch == "all":
 
         def in_training_order(epoch) -> float:  # a stopped checkpoint not evaluated yet is newest
-    if d2l_loss is not None:
-        lines.append(
-            f"  d2l loss: {d2l_loss:.4f} (the d2l book's: mean per context/noise position)"
-        )
             if epoch in stored:
                 return stored[epoch].position
             return float("inf") if epoch == "stopped" else float(epoch)

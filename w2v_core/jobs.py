@@ -6,6 +6,12 @@ tab closes, the page changes or the Streamlit script reruns, and so one person's
 another person's page. It runs at a lower CPU priority than the web server, which keeps pages
 answering on a 2-core machine.
 
+Starts go through the runs root's training queue (`w2v_core.training_queue`): at most N trainings at
+once, each with its share of the cores; the other runs wait, in order, in files that survive a
+server restart. Whoever looks next starts the head of the queue when a slot is free: a Start, a
+worker that finishes, the Train page (`run_view`), the runs list (`list_summaries`), the command
+line.
+
 Everything about a job is read back from its run folder (`w2v_core.run_folder` owns the files, the
 status machine and the lock), so a page, a new tab, another user or `python -m w2v_core status` all
 see the same thing. Nothing here calls Streamlit.
@@ -36,32 +42,88 @@ from w2v_core.run_folder import (
     list_runs,
     now_iso,
 )
+from w2v_core.training_queue import (
+    Capacity,
+    QueueEntry,
+    QueuePlace,
+    TrainingQueue,
+    places,
+    requested_threads,
+)
 from w2v_core.vocab import Vocabulary
 
 WORKER_NICENESS = 10  # how much lower than the server the worker runs (Unix nice increment)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # holds w2v_core/, so `-m w2v_core` imports
+PROMOTE_WAIT_SECONDS = 5.0  # a look that finds a promotion under way waits, then leaves it to it
 
 
 # ---- launching ------------------------------------------------------------------------------------
-def start(run_dir: str | Path, epochs: int | None = None) -> int:
+def start(run_dir: str | Path, epochs: int | None = None) -> int | None:
     """Train a prepared run, or continue a stopped/failed/lost one from its last complete epoch
-    (`epochs` may raise the total). Returns the worker's process id.
+    (`epochs` may raise the total), through the training queue: it starts now when a slot is free,
+    else it waits its turn (status queued). Returns the worker's pid, or None while it waits.
 
-    Exclusive: while a worker trains the run, or one was launched and has not begun yet, a second
-    start is refused with a `RunFolderError` (two Resume clicks start one worker, not two).
+    Exclusive: while a worker trains the run, or one was launched and has not begun yet, or the run
+    waits in the queue, a second start is refused with a `RunFolderError` (two Resume clicks start
+    one worker, not two).
     """
     run = RunFolder.open(run_dir)
-    arguments = ["resume", str(run.path.resolve()), "--quiet", "--worker"]
-    if epochs is not None:
-        arguments += ["--epochs", str(int(epochs))]
-    return run.launch(lambda: _spawn(arguments, run))
+    queue = TrainingQueue.of_run(run)
+    try:
+        with queue.locked():
+            queue.add(run, epochs)
+            started = queue.promote(_queued_launcher(use_spare=True))
+    except BlockingIOError:
+        raise RunFolderError(
+            "The training queue is busy (many Starts at once): press Start again in a moment."
+        ) from None
+    return started.get(run.name)
+
+
+def start_queued(runs_root: str | Path, use_spare: bool = False) -> dict[str, int]:
+    """Start the head of `runs_root`'s training queue while slots are free; {run name: pid}.
+    Cheap when nothing waits (one folder listing). A promotion under way elsewhere is waited for
+    a few seconds, then left to finish the job. `use_spare`: hand a run to the app's waiting
+    spare worker (only the process that keeps the spares does: a spare started by a worker or by
+    the command line would exit with it)."""
+    queue = TrainingQueue.of(runs_root)
+    if queue.is_empty():
+        return {}
+    try:
+        with queue.locked(wait_seconds=PROMOTE_WAIT_SECONDS):
+            return queue.promote(_queued_launcher(use_spare))
+    except BlockingIOError:
+        return {}
+
+
+def _queued_launcher(use_spare: bool):
+    """`launch(run, entry, capacity)` for `TrainingQueue.promote`: the worker's command, with the
+    run's share of the cores as `--threads` when its own setting asks for more."""
+
+    def launch(run: RunFolder, entry: QueueEntry, capacity: Capacity) -> int | None:
+        arguments = ["resume", str(run.path.resolve()), "--quiet", "--worker"]
+        if entry.epochs is not None:
+            arguments += ["--epochs", str(int(entry.epochs))]
+        requested = requested_threads(run.info())
+        granted = capacity.threads_for(requested)
+        if granted is not None:
+            arguments += ["--threads", str(granted)]
+        return run.launch_from_queue(
+            lambda: _spawn(arguments, run, use_spare=use_spare),
+            threads_granted={"requested": requested, "granted": granted},
+        )
+
+    return launch
 
 
 def request_stop(run_dir: str | Path) -> bool:
     """Ask the worker to stop; it saves `checkpoints/stopped` and exits within about a second.
-    Honoured at any moment after a start, also before the worker has begun. False when no worker
-    is alive (nothing to stop)."""
+    Honoured at any moment after a start, also before the worker has begun. A run waiting in the
+    training queue leaves it, back to the status it had. False when no worker is alive and nothing
+    waits (nothing to stop)."""
     run = RunFolder.open(run_dir)
+    if TrainingQueue.of_run(run).withdraw(run):  # it was waiting: out of the queue, nothing lost
+        return True
     if not run.worker_alive():
         return False
     run.request_stop()
@@ -119,13 +181,13 @@ def ensure_spare_worker(runs_root: str | Path) -> int | None:
     return spare_worker.ensure_spare(runs_root, niceness=WORKER_NICENESS)
 
 
-def _spawn(arguments: list[str], run: Any) -> int:
+def _spawn(arguments: list[str], run: Any, use_spare: bool = True) -> int:
     """Start `python -m w2v_core ARGUMENTS` detached, or hand them to a spare worker waiting under
     the run's runs root (then start the next spare); `run` (a RunFolder, or a stability Study)
     names the log it writes to (`worker_log`)."""
     from w2v_core import spare_worker
 
-    if isinstance(run, RunFolder) and arguments[0] == "resume":
+    if use_spare and isinstance(run, RunFolder) and arguments[0] == "resume":
         pid = spare_worker.hand_over(run.path.parent, arguments)
         if pid is not None:
             spare_worker.start_spare(
@@ -168,6 +230,14 @@ class RunView:
     progress: list[ProgressRecord] = field(default_factory=list)  # in order
     epochs: list[EpochRecord] = field(default_factory=list)  # in order
     log: str = ""
+    queue_place: QueuePlace | None = None  # while it waits in the training queue
+
+    @property
+    def queue_text(self) -> str:
+        """'Waiting for a free training slot: place 2 of 3, about 4 min' (queued runs)."""
+        if self.queue_place is None:
+            return "Waiting for a free training slot…"
+        return self.queue_place.describe()
 
     @property
     def status(self) -> RunStatus:
@@ -181,7 +251,7 @@ class RunView:
     def latest(self) -> ProgressRecord | None:
         """The newest progress report of the worker now running; None before it reports (after a
         Resume the previous worker's last report is not the new one's)."""
-        if not self.progress:
+        if not self.progress or self.status == RunStatus.QUEUED:
             return None
         latest = self.progress[-1]
         launched = self.state.launched_at
@@ -199,13 +269,29 @@ class RunView:
         return Metrics(self.progress, self.epochs).latest_loss(since)
 
     @property
+    def latest_d2l_loss(self) -> float | None:
+        """The newest d2l-book loss (`ProgressRecord.d2l_loss`), as `latest_loss`; None when the
+        run's engine does not compute it."""
+        since = (self.state.launched_at or 0.0) if self.active else 0.0
+        from w2v_core.run_folder import Metrics
+
+        return Metrics(self.progress, self.epochs).latest_d2l_loss(since)
+
+    @property
     def training_seconds(self) -> float:
         return sum(r.seconds for r in self.epochs)
 
 
 def run_view(run_dir: str | Path) -> RunView:
+    """The run as a page shows it. A queued run's look starts the queue's head when a slot is
+    free (a worker killed with -9 could not), and says its place and wait."""
     run = RunFolder.open(run_dir)
     state = run.state()
+    place = None
+    if state.status == RunStatus.QUEUED:
+        if start_queued(run.path.parent):
+            state = run.state()
+        place = places(run.path.parent).get(run.name) if state.status == RunStatus.QUEUED else None
     metrics = run.metrics()
     return RunView(
         name=run.name,
@@ -214,6 +300,7 @@ def run_view(run_dir: str | Path) -> RunView:
         progress=metrics.progress,
         epochs=metrics.epochs,
         log=run.log_tail() if state.status in (RunStatus.FAILED, RunStatus.LOST) else "",
+        queue_place=place,
     )
 
 
@@ -255,6 +342,14 @@ class RunSummary:
     has_vectors: bool
     ownership: Ownership = Ownership(None)
     study_member: str | None = None  # 'run 2 of 5 of a stability study', when it is one
+    queue_place: QueuePlace | None = None  # while it waits in the training queue
+
+    @property
+    def status_text(self) -> str:
+        """The status label, with the queue place of a queued run: 'queued (2 of 3)'."""
+        if self.status == RunStatus.QUEUED and self.queue_place is not None:
+            return f"{self.status.label} ({self.queue_place.place} of {self.queue_place.of})"
+        return self.status.label
 
     @property
     def epochs(self) -> str:
@@ -268,22 +363,14 @@ class RunSummary:
 def _local_time(iso: str | None) -> str:
     if not iso:
         return ""
-    @property
-    def latest_d2l_loss(self) -> float | None:
-        """The newest d2l-book loss (`ProgressRecord.d2l_loss`), as `latest_loss`; None when the
-        run's engine does not compute it."""
-        since = (self.state.launched_at or 0.0) if self.active else 0.0
-        from w2v_core.run_folder import Metrics
-
-        return Metrics(self.progress, self.epochs).latest_d2l_loss(since)
-
     try:
         return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return iso
 
 
-def summarize(run: RunFolder) -> RunSummary:
+def summarize(run: RunFolder, queue_places: dict[str, QueuePlace] | None = None) -> RunSummary:
+    """One row of the runs table; `queue_places` (`training_queue.places`) for queued runs."""
     info = run.info()
     state = run.state()
     config = info.get("config") or {}
@@ -301,6 +388,7 @@ def summarize(run: RunFolder) -> RunSummary:
         has_vectors=state.has_vectors,
         ownership=Ownership.of(info),
         study_member=describe_study_member(info.get("data") or {}),
+        queue_place=(queue_places or {}).get(run.name) if state.status.active else None,
     )
 
 
@@ -314,11 +402,14 @@ def describe_study_member(data: dict[str, Any]) -> str | None:
 
 def list_summaries(root: str | Path, viewer: Viewer | None = None) -> list[RunSummary]:
     """Summaries of every readable run under `root`, newest first; unreadable folders skipped.
-    With `viewer`: only the runs they may see (`w2v_core.ownership.may_view`)."""
+    With `viewer`: only the runs they may see (`w2v_core.ownership.may_view`). Starts the head of
+    the training queue first when a slot is free."""
+    start_queued(root)
+    queue_places = places(root)
     summaries = []
     for run in list_runs(root):
         try:
-            summary = summarize(run)
+            summary = summarize(run, queue_places)
         except (RunFolderError, OSError, ValueError):
             continue  # a run being created or a broken folder must not break the list
         if viewer is None or may_view(summary.ownership, viewer):

@@ -19,10 +19,13 @@ Layout::
       control.lock                  held for an instant around every read-modify-write of run.json
       worker.pid, worker.log        the background process the app started, and what it printed
 
-Status machine (`RunStatus`): a run is created, then starting (a worker was launched), running,
+Status machine (`RunStatus`): a run is created, then queued (it waits in the runs root's training
+queue, `w2v_core.training_queue`, for a free slot), starting (a worker was launched), running,
 and ends stopped, finished or failed; a stopped, failed or finished run can start again (resume, or
-train further). Two statuses are never written, only seen: stopping (a stop was requested of a live
-worker) and lost (run.json says a worker trains it, but no process holds its lock).
+train further). A Stop while queued takes it out of the queue, back to the status it had. Two
+statuses are never written, only seen: stopping (a stop was requested of a live worker) and lost
+(run.json says a worker trains it, but no process holds its lock; or says queued, but the queue
+holds no entry for it).
 
 Whether a worker is alive comes from `worker.lock` alone (plus, in the instant between a launch and
 the worker taking the lock, the launched pid), so runs from the app and from the CLI are judged alike,
@@ -98,6 +101,7 @@ class RunStatus(str, Enum):
     """What a run is doing. `STOPPING` and `LOST` are derived, never written to run.json."""
 
     CREATED = "created"  # folder written, no worker launched yet
+    QUEUED = "queued"  # waiting in the runs root's training queue for a free slot
     STARTING = "starting"  # a worker was launched and has not begun training yet
     RUNNING = "running"
     STOPPING = "stopping"  # derived: a stop was requested and the worker is still alive
@@ -108,8 +112,9 @@ class RunStatus(str, Enum):
 
     @property
     def active(self) -> bool:
-        """A worker is (or is about to be) training this run."""
-        return self in (RunStatus.STARTING, RunStatus.RUNNING, RunStatus.STOPPING)
+        """A worker is (or is about to be) training this run; a queued run counts: it will be, and
+        pages treat it as starting (Stop shown, polled, not deletable)."""
+        return self in (RunStatus.QUEUED, RunStatus.STARTING, RunStatus.RUNNING, RunStatus.STOPPING)
 
     @property
     def ended(self) -> bool:
@@ -124,6 +129,7 @@ class RunStatus(str, Enum):
 _S = RunStatus
 _STATUS_LABELS = {
     _S.CREATED: "not started",
+    _S.QUEUED: "queued",
     _S.STARTING: "starting",
     _S.RUNNING: "training",
     _S.STOPPING: "stopping",
@@ -132,15 +138,21 @@ _STATUS_LABELS = {
     _S.FAILED: "failed",
     _S.LOST: "stopped unexpectedly",
 }
-# Written statuses and where each may go. A dead worker's starting/running may be taken over.
+# Written statuses and where each may go. A dead worker's starting/running may be taken over (or
+# queued again). A queued run starts (or a command-line `resume` trains it at once), or a Stop takes
+# it out of the queue, back to where it was (`RunFolder.leave_queue`).
+_ENDS = {_S.STOPPED, _S.FINISHED, _S.FAILED}
 TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
-    _S.CREATED: frozenset({_S.STARTING, _S.RUNNING, _S.STOPPED, _S.FINISHED, _S.FAILED}),
-    _S.STARTING: frozenset({_S.STARTING, _S.RUNNING, _S.STOPPED, _S.FAILED}),
-    _S.RUNNING: frozenset({_S.STARTING, _S.RUNNING, _S.STOPPED, _S.FINISHED, _S.FAILED}),
-    _S.STOPPED: frozenset({_S.STARTING, _S.RUNNING, _S.STOPPED, _S.FINISHED, _S.FAILED}),
-    _S.FAILED: frozenset({_S.STARTING, _S.RUNNING, _S.STOPPED, _S.FINISHED, _S.FAILED}),
-    _S.FINISHED: frozenset({_S.STARTING, _S.RUNNING, _S.FINISHED, _S.FAILED}),
+    _S.CREATED: frozenset({_S.QUEUED, _S.STARTING, _S.RUNNING, *_ENDS}),
+    _S.QUEUED: frozenset({_S.QUEUED, _S.STARTING, _S.RUNNING, _S.CREATED, *_ENDS}),
+    _S.STARTING: frozenset({_S.QUEUED, _S.STARTING, _S.RUNNING, _S.STOPPED, _S.FAILED}),
+    _S.RUNNING: frozenset({_S.QUEUED, _S.STARTING, _S.RUNNING, *_ENDS}),
+    _S.STOPPED: frozenset({_S.QUEUED, _S.STARTING, _S.RUNNING, *_ENDS}),
+    _S.FAILED: frozenset({_S.QUEUED, _S.STARTING, _S.RUNNING, *_ENDS}),
+    _S.FINISHED: frozenset({_S.QUEUED, _S.STARTING, _S.RUNNING, _S.FINISHED, _S.FAILED}),
 }
+# Where a Stop takes a queued run: back to what it was; a dead worker's run to stopped.
+_LEFT_QUEUE_TO = {_S.CREATED, _S.STOPPED, _S.FINISHED, _S.FAILED}
 WRITTEN_STATUSES = frozenset(TRANSITIONS)
 
 
@@ -833,33 +845,94 @@ class RunFolder(Folder):
         unless a worker is alive or was just launched: then a `RunFolderError`. Clears an old stop
         request first, so it cannot stop the new worker; a stop requested from now on is honoured."""
         with self._control_lock():
+            return self._launch_locked(self.info(), spawn, {})
+
+    def launch_from_queue(self, spawn: Callable[[], int], **fields: Any) -> int | None:
+        """`launch`, for the training queue's promoter: only while the run is still queued (a Stop
+        may have taken it out a moment ago); None when it is not. `fields` go into run.json."""
+        with self._control_lock():
+            info = self.info()
+            if self.written_status(info) != RunStatus.QUEUED:
+                return None
+            return self._launch_locked(info, spawn, fields)
+
+    def _launch_locked(
+        self, info: dict[str, Any], spawn: Callable[[], int], fields: dict[str, Any]
+    ) -> int:
+        if self.worker_alive(info):
+            raise RunFolderError(f"Run '{self.name}' is already training.")
+        current = self.written_status(info)
+        if RunStatus.STARTING not in TRANSITIONS[current]:
+            raise ValueError(f"A run cannot go from {current.value} to starting.")
+        self.clear_stop_request()
+        info.update(fields)
+        info.update(
+            status=RunStatus.STARTING.value,
+            error=None,
+            launched_at=time.time(),
+            finished_at=None,
+            updated_at=now_iso(),
+        )
+        atomic_write_json(self.run_json, info)
+        try:
+            pid = spawn()
+        except OSError as error:
+            info.update(status=RunStatus.FAILED.value, error=f"Could not start training: {error}")
+            atomic_write_json(self.run_json, info)
+            raise RunFolderError(f"Could not start training run '{self.name}': {error}") from None
+        atomic_write_text(self.worker_pid_file, f"{pid}\n")
+        return pid
+
+    # ---- waiting in the training queue (the queue's files: `w2v_core.training_queue`) ------------
+    def enqueue(self, add_entry: Callable[[], None], **record: Any) -> None:
+        """Mark the run queued, calling `add_entry()` (which writes its queue entry, exclusively)
+        under the control lock. Refused with a `RunFolderError` while a worker trains it (or was just
+        launched), and by `add_entry` when it is queued already. Clears an old stop request, as
+        `launch` does; remembers the status it had (for a Stop while it waits) and `record` (when
+        it was queued) in run.json's `queued`."""
+        with self._control_lock():
             info = self.info()
             if self.worker_alive(info):
                 raise RunFolderError(f"Run '{self.name}' is already training.")
             current = self.written_status(info)
-            if RunStatus.STARTING not in TRANSITIONS[current]:
-                raise ValueError(f"A run cannot go from {current.value} to starting.")
+            if RunStatus.QUEUED not in TRANSITIONS[current]:
+                raise ValueError(f"A run cannot go from {current.value} to queued.")
+            add_entry()
             self.clear_stop_request()
-            info.update(
-                status=RunStatus.STARTING.value,
-                error=None,
-                launched_at=time.time(),
-                finished_at=None,
-                updated_at=now_iso(),
-            )
+            if current == RunStatus.QUEUED and isinstance(info.get("queued"), dict):
+                before = dict(info["queued"])  # its entry was lost: it keeps where it came from
+            else:
+                status = current if current in _LEFT_QUEUE_TO else RunStatus.STOPPED
+                before = {"from": status.value, "error": info.get("error")}
+            info["queued"] = {**before, **record}
+            info.update(status=RunStatus.QUEUED.value, error=None, updated_at=now_iso())
             atomic_write_json(self.run_json, info)
+
+    def leave_queue(self, remove_entry: Callable[[], None]) -> bool:
+        """Take a queued run out of the queue (a Stop while it waits): back to the status it had
+        before (created, stopped, finished, or failed with its error), then `remove_entry()`.
+        False when it is not queued (it started meanwhile, or never was)."""
+        with self._control_lock():
+            info = self.info()
+            if self.written_status(info) != RunStatus.QUEUED:
+                return False
+            before = info.get("queued") if isinstance(info.get("queued"), dict) else {}
             try:
-                pid = spawn()
-            except OSError as error:
-                info.update(
-                    status=RunStatus.FAILED.value, error=f"Could not start training: {error}"
-                )
-                atomic_write_json(self.run_json, info)
-                raise RunFolderError(
-                    f"Could not start training run '{self.name}': {error}"
-                ) from None
-            atomic_write_text(self.worker_pid_file, f"{pid}\n")
-            return pid
+                status = RunStatus(before.get("from"))
+            except ValueError:
+                status = RunStatus.STOPPED if self.epochs_done(info) else RunStatus.CREATED
+            if status not in _LEFT_QUEUE_TO:
+                status = RunStatus.STOPPED
+            error = before.get("error") if status == RunStatus.FAILED else None
+            info.update(status=status.value, error=error, updated_at=now_iso())
+            atomic_write_json(self.run_json, info)
+            remove_entry()
+            return True
+
+    def _queue_entry_exists(self) -> bool:
+        from w2v_core.training_queue import TrainingQueue
+
+        return TrainingQueue.of_run(self).holds(self.name)
 
     def _launched_pid(self) -> int | None:
         try:
@@ -906,6 +979,11 @@ class RunFolder(Folder):
                 raise RunFolderError(
                     f"Run '{self.title()}' is training: stop it first, then delete it."
                 )
+            if self.written_status() == RunStatus.QUEUED:
+                raise RunFolderError(
+                    f"Run '{self.title()}' waits in the training queue: stop it first, then "
+                    "delete it."
+                )
             os.rename(self.path, target)
         shutil.rmtree(target, ignore_errors=True)
 
@@ -938,8 +1016,19 @@ class RunFolder(Folder):
         if written in (RunStatus.STARTING, RunStatus.RUNNING) and not alive:
             info = self.info()  # the worker may have written its last status between our reads
             written = self.written_status(info)
+        queue_lost = written == RunStatus.QUEUED and not self._queue_entry_exists()
+        if queue_lost:
+            info = self.info()  # promoted (or stopped) between our reads: its entry just went
+            written = self.written_status(info)
+            queue_lost = written == RunStatus.QUEUED and not self._queue_entry_exists()
         status = written
         error = info.get("error")
+        if queue_lost:
+            status = RunStatus.LOST
+            error = (
+                "The training queue holds no entry for this run (its queue folder was removed, or "
+                "the server stopped while queueing it). Resume puts it back in the queue."
+            )
         if written in (RunStatus.STARTING, RunStatus.RUNNING):
             if not alive:
                 status = RunStatus.LOST

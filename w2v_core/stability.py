@@ -381,9 +381,13 @@ class Study(Folder):
     # ---- stop requests and the coordinator ----------------------------------------------------------
     def request_stop(self) -> None:
         atomic_write_text(self.stop_file, str(time.time()))
+        from w2v_core.training_queue import TrainingQueue
+
         for member in self.members():
             run = RunFolder(member.path)
-            if run.run_json.is_file() and run.worker_alive():
+            if not run.run_json.is_file() or TrainingQueue.of_run(run).withdraw(run):
+                continue  # gone, or it was waiting in the training queue: out of it now
+            if run.worker_alive():
                 run.request_stop()
 
     def stop_requested(self) -> bool:

@@ -49,6 +49,8 @@ def progress_text(view: jobs.RunView) -> tuple[float, str]:
         return 1.0, f"Finished all {total} epochs"
     if view.status == RunStatus.STOPPING:
         return done / max(total, 1), "Stopping: saving the vectors reached so far…"
+    if view.status == RunStatus.QUEUED:  # 'Waiting for a free training slot: place 2 of 3, …'
+        return done / max(total, 1), view.queue_text
     if latest is None and view.active:
         import time
 
