@@ -9,6 +9,7 @@ from w2v_core.preprocess import PreprocessConfig
 from w2v_ui import (
     controls,
     datasets,
+    loaders,
     runs,
     state,
     train_settings,
@@ -74,6 +75,7 @@ with st.expander("Settings" if name is None else "Settings for a new run", expan
         train_settings.SETTING_HELP,
         available_devices(),
     )
+    st.caption(f"Device 'auto' trains on: {loaders.device_description()}")  # names the GPU
     for advice in train_settings.corpus_advice(settings, corpus.n_tokens, len(vocab)):
         st.warning(advice, icon=":material/lightbulb:")
     state.default(state.TRAIN_NAME, "")

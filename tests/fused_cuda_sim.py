@@ -9,22 +9,13 @@ blocks are 4 threads wide (the kernels take any width; a GPU runs 32) and the co
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+import time
+import warnings
 
-os.environ["NUMBA_ENABLE_CUDASIM"] = "1"  # before anything imports numba.cuda
-
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-# The simulator's block manager polls its threads while holding the GIL; a short switch interval
-# lets the simulated threads run between polls (5 ms by default makes every barrier cost ~10 ms).
-sys.setswitchinterval(1e-5)
-# SplitMix64 wraps around by design; numpy scalars warn when uint64 arithmetic overflows.
-warnings.filterwarnings("ignore", message="overflow encountered", category=RuntimeWarning)
+import numpy as np
 
 SIM_THREADS = 4  # threads per simulated block: up to 3 noise words per update
 
@@ -237,6 +228,21 @@ SCENARIOS = {
     "widths-cbow": lambda: scenario_widths("cbow"),
 }
 
+
+def main(scenario: str) -> None:
+    """Switch the simulator on (before anything imports numba.cuda), run one scenario, print JSON.
+
+    Only here, never at import: tests/test_fused_cuda.py imports this module for its corpora, and
+    the variable would leak into its pytest process and every process that one starts.
+    """
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+    # The simulator's block manager polls its threads while holding the GIL; a short switch
+    # interval lets the simulated threads run between polls (at 5 ms every barrier costs ~10 ms).
+    sys.setswitchinterval(1e-5)
+    # SplitMix64 wraps around by design; numpy scalars warn when uint64 arithmetic overflows.
+    warnings.filterwarnings("ignore", message="overflow encountered", category=RuntimeWarning)
+    print(json.dumps(SCENARIOS[scenario]()))
+
+
 if __name__ == "__main__":
-    result = SCENARIOS[sys.argv[1]]()
-    print(json.dumps(result))
+    main(sys.argv[1])

@@ -237,3 +237,48 @@ def test_gpu_negative_sampling_steps_do_not_synchronise(model, optimizer):
         with count_torch_syncs() as syncs:
             engine._step(centres, contexts, mask, 0.01, generator)
     assert syncs.count == 0
+
+
+def test_out_of_memory_fails_the_run_with_one_sentence_and_it_resumes(tmp_path, monkeypatch):
+    """Out of memory in epoch 2 (staged: the step raises torch's error): the run is 'failed' with
+    one sentence naming a smaller batch, epoch 1 stays saved, and the run resumes to the end."""
+    from w2v_core.errors import DeviceMemoryError
+    from w2v_core.run_folder import RunFolder, RunStatus
+    from w2v_core.trainer import resume, train
+    from w2v_core.vocab import Vocabulary
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 20, 300).astype(np.int32)
+    corpus = EncodedCorpus(ids, np.array([0, 150, 300]), np.array([0, 1]))
+    vocab = Vocabulary([f"w{i}" for i in range(20)], np.bincount(ids, minlength=20))
+    config = TrainConfig(
+        dim=8,
+        window=2,
+        negative=3,
+        epochs=2,
+        sample=0,
+        optimizer="adam",
+        batch_size=64,
+        engine="batched-torch",
+    )
+    run = RunFolder.create(tmp_path / "run", config, vocab, corpus)
+    real_step = BatchedTorchEngine._step
+    calls = {"n": 0}
+
+    def step_then_oom(self, *args):
+        calls["n"] += 1
+        if calls["n"] > 6:  # 5 batches per epoch: the second epoch runs out of memory
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB.")
+        return real_step(self, *args)
+
+    monkeypatch.setattr(BatchedTorchEngine, "_step", step_then_oom)
+    with pytest.raises(DeviceMemoryError) as caught:
+        train(config, vocab, corpus, run=run)
+    message = str(caught.value)
+    assert "ran out of memory" in message and "batch size (for example 32)" in message
+    state = run.state()
+    assert state.status == RunStatus.FAILED and state.error == message
+    assert run.checkpoint_epochs() == [1]
+    monkeypatch.setattr(BatchedTorchEngine, "_step", real_step)
+    result = resume(run)
+    assert result.status == "finished" and run.checkpoint_epochs() == [1, 2]

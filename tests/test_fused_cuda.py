@@ -104,6 +104,11 @@ def topic_margin(words: list[str], vectors: np.ndarray) -> float:
 
 
 # ---- host-side pieces (no simulator) -------------------------------------------------------------
+def test_the_simulator_is_switched_on_only_in_its_subprocess():
+    assert os.environ.get("NUMBA_ENABLE_CUDASIM", "0") != "1"
+    assert not fused_cuda.simulator_requested()
+
+
 def test_random_bits_are_the_cpu_kernels_splitmix64_sequence():
     key = 0x1234_5678_9ABC_DEF0
     state = np.uint64(key)
@@ -160,6 +165,27 @@ def test_fused_cuda_without_a_usable_gpu_is_a_plain_config_error(monkeypatch):
     monkeypatch.setattr(fused_cuda, "numba_cuda_usable", lambda: False)
     with pytest.raises(ConfigError, match="NVIDIA GPU that numba-cuda can use"):
         select_engine(TrainConfig(engine="fused-cuda"), torch.device("cuda"))
+
+
+def test_kernels_that_cannot_be_built_say_what_to_install(monkeypatch):
+    """numba compiles at the first launch: a missing NVVM shows there, as one plain sentence."""
+    from w2v_core.backends.base import initial_vectors
+    from w2v_core.errors import DeviceError
+
+    def no_nvvm(*args):
+        raise RuntimeError("libNVVM cannot be found. Do `conda install cudatoolkit`:\nmore")
+
+    monkeypatch.setattr(fused_cuda, "simulator_requested", lambda: True)
+    monkeypatch.setattr(FusedCudaEngine, "_compile_kernels", lambda self: None)
+    monkeypatch.setattr(FusedCudaEngine, "_allocate", lambda self, *args: None)
+    monkeypatch.setattr(FusedCudaEngine, "_launch", no_nvvm)
+    corpus = fused_cuda_sim.draws_corpus()
+    counts = np.bincount(corpus.token_ids, minlength=6)
+    with pytest.raises(DeviceError) as caught:
+        FusedCudaEngine(TrainConfig(dim=4), counts, corpus, *initial_vectors(6, 4, 1), "cpu")
+    message = str(caught.value)
+    assert message.startswith("The fused CUDA engine could not prepare its kernels (libNVVM")
+    assert "numba-cuda[cu12]" in message and "batched-torch" in message and "\n" not in message
 
 
 def test_memory_needed_counts_vectors_corpus_and_tables():
@@ -262,6 +288,29 @@ def test_the_updates_do_not_depend_on_the_block_width(model):
     assert narrow["loss_sum"] == pytest.approx(warp["loss_sum"], rel=1e-5)
     for kind in ("input", "output"):
         np.testing.assert_allclose(narrow[kind], warp[kind], atol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_the_kernels_compile_for_hopper_where_nvvm_is_installed(model):
+    """numba-cuda types and compiles the kernels to PTX without a GPU when NVVM is found (a CUDA
+    toolkit, or the nvidia-cuda-nvcc and nvidia-cuda-nvrtc wheels); the simulator never types them.
+    A typing error fails; missing CUDA libraries skip."""
+    from numba import cuda
+    from numba.core.errors import TypingError
+
+    kernels = fused_cuda._kernels(model, 100, 5, 5, fused_cuda.WARP)
+    try:
+        ptx, _ = cuda.compile_ptx(
+            kernels.train_items.py_func,
+            fused_cuda.train_items_signature(),
+            cc=(9, 0),
+            fastmath=True,
+        )
+    except TypingError:
+        raise
+    except Exception as error:  # noqa: BLE001 - no NVVM / NVRTC here
+        pytest.skip(f"cannot compile CUDA here: {str(error).splitlines()[0][:200]}")
+    assert ".entry" in ptx and ".local" not in ptx  # D = 100: every per-thread array in registers
 
 
 # ---- on a real GPU ---------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ import functools
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,7 @@ from w2v_core.backends.fused_cpu import MAX_SCORE, alias_table, chunk_words, cor
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import EncodedCorpus
 from w2v_core.device import device_errors
-from w2v_core.errors import DeviceError
+from w2v_core.errors import DeviceError, W2VError
 from w2v_core.sampling import epoch_seed, keep_probabilities, noise_distribution
 
 WARP = 32  # threads per block on a GPU: one warp trains one work item
@@ -189,6 +190,7 @@ def _kernels(model: str, dim: int, window: int, negative: int, lanes: int) -> An
     per_lane = (dim + lanes - 1) // lanes  # vector components held by one thread
     n_slots = negative + 1  # the positive word and the noise words of one update
     context_max = 2 * window
+    partial_width = lanes + 1  # one column more than threads: no shared-memory bank conflicts
     noise_per_centre = 2 * window * negative if model == "skipgram" else negative
     max_score = np.float32(MAX_SCORE)
     one = np.float32(1.0)
@@ -359,7 +361,7 @@ def _kernels(model: str, dim: int, window: int, negative: int, lanes: int) -> An
         # reads: between two updates with the same parity every thread passes a barrier.
         targets = cuda.shared.array((2, n_slots), np.int64)
         grads = cuda.shared.array((2, n_slots), np.float32)
-        partial = cuda.shared.array((n_slots, lanes + 1), np.float32)  # +1: no bank conflicts
+        partial = cuda.shared.array((n_slots, partial_width), np.float32)
         source = cuda.local.array(per_lane, np.float32)
         work = cuda.local.array(per_lane, np.float32)
         vocab_size = syn1.shape[0]
@@ -490,6 +492,21 @@ def _kernels(model: str, dim: int, window: int, negative: int, lanes: int) -> An
     return CompiledKernels(train_items, window_contexts, noise_samples)
 
 
+def train_items_signature() -> tuple:
+    """numba types of `train_items`' arguments, as the engine passes them (for compiling to PTX
+    without a GPU: `numba.cuda.compile_ptx(kernels.train_items.py_func, train_items_signature())`)."""
+    from numba import types
+
+    matrix = types.Array(types.float32, 2, "C")
+    int32s, int64s = types.Array(types.int32, 1, "C"), types.Array(types.int64, 1, "C")
+    uint64s, float64s = types.Array(types.uint64, 1, "C"), types.Array(types.float64, 1, "C")
+    i64, u64, f32 = types.int64, types.uint64, types.float32
+    return (
+        matrix, matrix, int32s, int64s, int64s, int32s, int32s, i64, i64, i64, uint64s, uint64s,
+        f32, f32, u64, u64, u64, float64s,
+    )  # fmt: skip
+
+
 # ---- the engine -------------------------------------------------------------------------------------
 class FusedCudaEngine:
     """word2vec.c-style training on an NVIDIA GPU (SGD + negative sampling, skip-gram and CBOW).
@@ -569,9 +586,17 @@ class FusedCudaEngine:
         needed = self.memory_needed(config, len(counts), self.n_corpus_words, len(item_start))
         with device_errors(self.device, needed, "a smaller vector size (dim)"):
             self._allocate(host, input_vectors, output_vectors, len(item_start))
-            self._launch(
-                0, 0, 0.0, 0.0, (0, 0, 0)
-            )  # compiles on a GPU, here rather than in epoch 1
+        try:
+            with (
+                device_errors(self.device, needed, "a smaller vector size (dim)"),
+                warnings.catch_warnings(),  # numba warns that a grid of one block is small
+            ):
+                warnings.simplefilter("ignore")
+                self._launch(0, 0, 0.0, 0.0, (0, 0, 0))  # compiles here, not in epoch 1
+        except W2VError:
+            raise
+        except Exception as error:  # noqa: BLE001 - numba's many kinds; one sentence for people
+            raise _kernel_error(error) from error
 
     # ---- what it can train ---------------------------------------------------------------------
     @staticmethod
@@ -609,11 +634,7 @@ class FusedCudaEngine:
         try:
             return _kernels(c.model, c.dim, c.window, c.negative, self.lanes)
         except Exception as error:  # noqa: BLE001 - numba raises many kinds; one sentence for people
-            raise DeviceError(
-                f"The fused CUDA engine could not prepare its kernels ({_first_line(error)}); "
-                "install numba-cuda with the CUDA libraries of your driver (pip install "
-                "'numba-cuda[cu12]' or '[cu13]'), or choose engine 'batched-torch'."
-            ) from error
+            raise _kernel_error(error) from error
 
     def _allocate(
         self,
@@ -651,7 +672,9 @@ class FusedCudaEngine:
         self._stats_host = torch.zeros(2, dtype=torch.float64, pin_memory=True)
         torch_stream = torch.cuda.current_stream(device)
         self._torch_stream = torch_stream
-        self._stream = cuda.external_stream(torch_stream.cuda_stream)
+        # numba launches on torch's stream, so torch's copies and numba's kernels stay in order
+        handle = torch_stream.cuda_stream
+        self._stream = cuda.external_stream(handle) if handle else cuda.default_stream()
         # Views made once: converting a tensor at every launch would wait for its stream each time.
         self._arrays = {name: cuda.as_cuda_array(t) for name, t in self._tensors.items()}
         for name, array in host.items():
@@ -821,6 +844,15 @@ class FusedCudaEngine:
             else:
                 with torch.no_grad():
                     self._tensors[name].copy_(tensors[key])
+
+
+def _kernel_error(error: BaseException) -> DeviceError:
+    """numba could not build or start the kernels (no NVVM, no driver): what to install instead."""
+    return DeviceError(
+        f"The fused CUDA engine could not prepare its kernels ({_first_line(error)}); install "
+        "numba-cuda with the CUDA libraries of your driver (pip install 'numba-cuda[cu12]' or "
+        "'[cu13]'), or choose engine 'batched-torch'."
+    )
 
 
 def _first_line(error: BaseException) -> str:
