@@ -282,3 +282,44 @@ def test_out_of_memory_fails_the_run_with_one_sentence_and_it_resumes(tmp_path, 
     monkeypatch.setattr(BatchedTorchEngine, "_step", real_step)
     result = resume(run)
     assert result.status == "finished" and run.checkpoint_epochs() == [1, 2]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_a_checkpoint_of_the_cpu_path_resumes_on_the_fixed_shape_path(optimizer):
+    """Optimizer state saved by the CPU path (SparseAdam / AdamW) continues on the GPU path: its
+    second epoch equals the CPU path's own second epoch."""
+    cpu_path = make_engine("skipgram", optimizer=optimizer)
+    run_epoch(cpu_path, 0, 0.01)
+    saved = {k: v.detach().clone() for k, v in cpu_path.state_tensors().items()}
+    resumed = make_engine("skipgram", optimizer=optimizer)
+    resumed.fixed_shapes = True
+    resumed.load_state_tensors(saved)
+    run_epoch(cpu_path, 1, 0.01)
+    run_epoch(resumed, 1, 0.01)
+    for name in ("input", "output"):
+        torch.testing.assert_close(
+            resumed.state_tensors()[name], cpu_path.state_tensors()[name], atol=2e-5, rtol=1e-4
+        )
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_gpu_resumes_a_cpu_checkpoint(optimizer):
+    cpu_path = make_engine("skipgram", optimizer=optimizer)
+    run_epoch(cpu_path, 0, 0.01)
+    saved = {k: v.detach().clone() for k, v in cpu_path.state_tensors().items()}
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 50, 400).astype(np.int32)
+    corpus = EncodedCorpus(ids, np.array([0, 200, 400]), np.array([0, 1]))
+    config = cpu_path.config
+    gpu = BatchedTorchEngine(
+        config, np.full(50, 10), corpus, *initial_vectors(50, 8, 1), device=torch.device("cuda")
+    )
+    gpu.load_state_tensors(saved)
+    chunks = run_epoch(gpu, 1, 0.01)  # the GPU's generator draws other numbers: no equality
+    assert all(np.isfinite(c.loss_sum) for c in chunks)
+    state = gpu.state_tensors()
+    batches = -(-400 // config.batch_size)
+    assert int(state["optim.0.step"]) == int(saved["optim.0.step"]) + batches
+    assert not torch.equal(state["input"].cpu(), saved["input"])

@@ -551,7 +551,11 @@ class BatchedTorchEngine:
                     if key == "step" and isinstance(self.optimizer, torch.optim.SparseAdam):
                         state[key] = int(value.item())
                     elif key == "step":
-                        state[key] = value.clone().to(torch.float32)
+                        # fused Adam/AdamW (CUDA) keep the step on the device, as their own
+                        # load_state_dict does; the others on the CPU
+                        fused = bool(self.optimizer.defaults.get("fused"))
+                        step_device = self.device if fused else torch.device("cpu")
+                        state[key] = value.clone().to(step_device, torch.float32)
                     else:
                         state[key] = value.to(self.device).clone()
             if state:
