@@ -203,7 +203,7 @@ def test_auto_engine_is_fused_for_sgd_negative_sampling_on_cpu():
     cpu = torch.device("cpu")
     assert select_engine(TrainConfig(), cpu).name == "fused-cpu"
     assert select_engine(TrainConfig(optimizer="adam"), cpu).name == "fused-adam-cpu"
-    assert select_engine(TrainConfig(loss="softmax"), cpu).name == "batched-torch"
+    assert select_engine(TrainConfig(loss="softmax"), cpu).name == "softmax-torch"
     with pytest.raises(ConfigError):
         select_engine(TrainConfig(engine="fused-cpu", optimizer="adamw"), cpu)
 
