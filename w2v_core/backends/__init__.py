@@ -1,8 +1,8 @@
 """Training engines: the code that turns corpus + settings into updated vectors, one epoch at a time.
 
-`base` defines the interface the trainer drives; `fused_cpu` is the compiled word2vec.c-style kernel
-(SGD + negative sampling on CPU, the fast path); `batched_torch` is the batched PyTorch engine for every
-other combination and for GPUs (CUDA, MPS).
+`base` defines the interface the trainer drives; `fused_cuda` and `fused_cpu` are the compiled
+word2vec.c-style kernels (SGD + negative sampling on an NVIDIA GPU and on the CPU, the fast paths);
+`batched_torch` is the batched PyTorch engine for every other combination and for GPUs (CUDA, MPS).
 
 This module is the engine registry: `ENGINES` maps each name (the values of `TrainConfig.engine`
 besides "auto") to where its class lives; every class has `name` and `supports(config, device)`.
