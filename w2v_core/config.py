@@ -134,8 +134,8 @@ class TrainConfig:
     engine: str = setting(
         "auto",
         "Which training code runs: 'auto' takes a compiled kernel where it applies (SGD with "
-        "negative sampling: fused-cuda on an NVIDIA GPU, fused-cpu on the CPU), else the PyTorch "
-        "engine.",
+        "negative sampling: fused-cuda on an NVIDIA GPU, fused-cpu on the CPU; Adam or AdamW with "
+        "negative sampling on the CPU: fused-adam-cpu), else the PyTorch engine.",
         choices=ENGINE_CHOICES,
     )
     keep_every: int = setting(
