@@ -125,3 +125,18 @@ def test_cli_asked_for_cuda_without_one_answers_in_one_line(tmp_path: Path, lee_
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: No CUDA GPU can be used:"), done.stderr
     assert not out.exists()  # nothing written: the check comes before the run folder
+
+
+def test_cli_asked_for_the_gpu_engine_without_a_gpu_answers_before_writing(
+    tmp_path: Path, lee_corpus_path
+):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    out = tmp_path / "run"
+    done = cli(
+        "train", "--corpus", str(lee_corpus_path), "--out", str(out), "--engine", "fused-cuda"
+    )
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "on an NVIDIA GPU that numba-cuda can use" in lines[0], done.stderr
+    assert not out.exists()  # no run folder that could only fail again

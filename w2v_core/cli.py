@@ -375,9 +375,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.out is None:
         raise W2VError("--out RUN_DIR is required with --data or --corpus.")
     config = config_from_args(args)  # before any reading: a bad setting leaves no folder behind
+    from w2v_core.backends import select_engine
     from w2v_core.device import resolve_device
 
-    resolve_device(config.device)  # no GPU for --device cuda: say so before writing anything
+    # no GPU for --device cuda, or an engine that cannot train these settings here: say so before
+    # writing anything
+    select_engine(config, resolve_device(config.device))
     vocab, corpus, data = _data_from_args(args)
     run = _new_run(args, config, vocab, corpus, data)
     return _run_training(run, stop_event, args.quiet)
