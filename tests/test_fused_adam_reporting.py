@@ -91,3 +91,26 @@ def test_d2l_preset_has_the_books_settings_and_trains_with_the_fused_adam_engine
     assert schedule == ("adam", 0.002, 512, 5)
     assert config.sample == 1e-4
     assert select_engine(config, torch.device("cpu")).name == "fused-adam-cpu"
+
+
+def test_the_train_page_shows_the_d2l_loss_of_a_run_that_has_it(runs_root):
+    import os
+    import time
+
+    from app_support import app_test, claim_for, make_run, page, texts
+
+    plain = make_run(runs_root, folder="20261201-120000-sgd", epochs=2)
+    with_d2l = make_run(runs_root, folder="20261201-120001-adam", epochs=2)
+    RunFolder(with_d2l).append_metrics(
+        EpochRecord(2, 2, 8, 1.0, 1.5, 1.0, 1000.0, time=time.time() + 1, d2l_loss=0.4321)
+    )
+    for run, expected in ((with_d2l, True), (plain, False)):
+        at = app_test(timeout=120).run()
+        at.session_state["run"] = run.name
+        claim_for(at, Path(os.environ["W2V_RUNS_DIR"]) / run.name)
+        at.switch_page(page("train")).run()
+        assert not at.exception, at.exception
+        shown = [t for t in texts(at.caption) if charts.D2L_LOSS_LABEL in t]
+        assert bool(shown) == expected, shown
+        if expected:
+            assert "0.4321" in shown[0]
