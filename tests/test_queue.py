@@ -256,8 +256,9 @@ def test_a_killed_worker_frees_its_slot_for_the_next_look(
     os.kill(pid, signal.SIGKILL)
     assert wait_until(lambda: not process_alive(pid), 10)
     assert first.state().status == RunStatus.LOST
-    view = jobs.run_view(second.path)  # the Train page's next poll
-    assert view.status in (RunStatus.STARTING, RunStatus.RUNNING)
+    assert wait_until(  # the Train page's next polls (a look checks the queue once a second)
+        lambda: jobs.run_view(second.path).status in (RunStatus.STARTING, RunStatus.RUNNING), 10
+    )
     assert jobs.request_stop(second.path)
     assert wait_until(lambda: not second.state().status.active, 30)
 

@@ -23,6 +23,8 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,7 +49,7 @@ from w2v_core.training_queue import (
     QueueEntry,
     QueuePlace,
     TrainingQueue,
-    places,
+    recent_places,
     requested_threads,
 )
 from w2v_core.vocab import Vocabulary
@@ -94,6 +96,26 @@ def start_queued(runs_root: str | Path, use_spare: bool = False) -> dict[str, in
             return queue.promote(_queued_launcher(use_spare))
     except BlockingIOError:
         return {}
+
+
+LOOK_EVERY_SECONDS = 1.0  # a page's look checks the queue at most this often per runs root
+_last_looks: dict[Path, float] = {}
+_last_looks_lock = threading.Lock()
+
+
+def _look_at_queue(runs_root: str | Path) -> dict[str, int]:
+    """`start_queued` for a page's look (the Train page polls every second in every tab): at most
+    once every `LOOK_EVERY_SECONDS` per runs root in this process. A Start and a finishing worker
+    promote at once; a look only matters when a worker died without promoting (killed)."""
+    root = Path(runs_root).resolve()
+    now = time.monotonic()
+    with _last_looks_lock:
+        if now - _last_looks.get(root, -LOOK_EVERY_SECONDS) < LOOK_EVERY_SECONDS:
+            return {}
+        if len(_last_looks) > 64:
+            _last_looks.clear()
+        _last_looks[root] = now
+    return start_queued(root)
 
 
 def _queued_launcher(use_spare: bool):
@@ -289,9 +311,10 @@ def run_view(run_dir: str | Path) -> RunView:
     state = run.state()
     place = None
     if state.status == RunStatus.QUEUED:
-        if start_queued(run.path.parent):
+        if _look_at_queue(run.path.parent):
             state = run.state()
-        place = places(run.path.parent).get(run.name) if state.status == RunStatus.QUEUED else None
+        if state.status == RunStatus.QUEUED:
+            place = recent_places(run.path.parent).get(run.name)
     metrics = run.metrics()
     return RunView(
         name=run.name,
@@ -404,8 +427,8 @@ def list_summaries(root: str | Path, viewer: Viewer | None = None) -> list[RunSu
     """Summaries of every readable run under `root`, newest first; unreadable folders skipped.
     With `viewer`: only the runs they may see (`w2v_core.ownership.may_view`). Starts the head of
     the training queue first when a slot is free."""
-    start_queued(root)
-    queue_places = places(root)
+    _look_at_queue(root)
+    queue_places = recent_places(root)
     summaries = []
     for run in list_runs(root):
         try:

@@ -959,8 +959,10 @@ class RunFolder(Folder):
         """A worker trains the run, or was launched and has not taken the lock yet."""
         if self.worker_holds_lock():
             return True
+        if not self._launched_pid_alive():  # first: cheaper than reading run.json (the queue's
+            return False  # count of live trainings asks this of every run in the runs root)
         info = info if info is not None else self.info()
-        return self.written_status(info) == RunStatus.STARTING and self._launched_pid_alive()
+        return self.written_status(info) == RunStatus.STARTING
 
     def log_tail(self, max_chars: int = 4000) -> str:
         try:

@@ -31,6 +31,7 @@ import heapq
 import math
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -239,14 +240,14 @@ class TrainingQueue(Folder):
         if self.is_empty():
             return started
         limit = capacity()
-        busy = None
+        busy = live_trainings(self.runs_root)
+        if busy >= limit.trainings:
+            return started  # the usual answer while runs wait: no entry read
         for entry in self.entries():
             run = RunFolder(self.runs_root / entry.run)
             if not run.run_json.is_file():
                 self.remove(entry.run)  # deleted meanwhile
                 continue
-            if busy is None:
-                busy = live_trainings(self.runs_root)
             if busy >= limit.trainings:
                 break
             try:
@@ -339,6 +340,33 @@ def places(runs_root: str | Path, now: float | None = None) -> dict[str, QueuePl
 
 def place_of(run: RunFolder) -> QueuePlace | None:
     return places(run.path.parent).get(run.name)
+
+
+PLACES_MAX_AGE_SECONDS = 2.0
+_recent_places: dict[Path, tuple[int, float, dict[str, QueuePlace]]] = {}
+_recent_places_lock = threading.Lock()
+
+
+def recent_places(runs_root: str | Path) -> dict[str, QueuePlace]:
+    """`places`, computed at most every `PLACES_MAX_AGE_SECONDS` per runs root in this process
+    unless an entry came or went: every open Train tab of a queued run asks each second, and the
+    answer costs a read of every live run's metrics and every entry's run.json."""
+    root = Path(runs_root).resolve()
+    try:
+        stamp = TrainingQueue.of(root).path.stat().st_mtime_ns  # changes with every entry
+    except OSError:
+        return {}
+    now = time.monotonic()
+    with _recent_places_lock:
+        cached = _recent_places.get(root)
+        if cached is not None and cached[0] == stamp and now - cached[1] < PLACES_MAX_AGE_SECONDS:
+            return cached[2]
+    found = places(root)
+    with _recent_places_lock:
+        if len(_recent_places) > 64:
+            _recent_places.clear()
+        _recent_places[root] = (stamp, now, found)
+    return found
 
 
 def _running_seconds_left(root: Path, now: float) -> tuple[list[float | None], list[float]]:
