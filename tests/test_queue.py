@@ -476,3 +476,28 @@ def test_real_workers_train_queued_runs_one_after_another(
         assert wait_until(lambda: all_settled(runs), 300, every=0.5)
     assert sampler.max_locks == 1 and sampler.max_live == 1
     check_each_trained_once_in_order(runs)
+
+
+def test_stopping_a_study_takes_its_queued_members_out_of_the_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_workers: None
+) -> None:
+    """A study's coordinator started two members with one slot: one trains, one waits. Stopping
+    the study stops the first and takes the second out of the queue (else the study would wait
+    for a run that has not begun)."""
+    from w2v_core.stability import Study
+
+    set_slots(monkeypatch, 1)
+    monkeypatch.setenv("FAKE_EPOCH_SECONDS", "60")
+    vocab = Vocabulary(WORDS, list(range(60, 60 - len(WORDS), -1)))
+    corpus = encode_documents([WORDS * 5, WORDS[::-1] * 5] * 3, vocab)
+    study = Study.create(tmp_path / "study", TrainConfig(dim=4, epochs=1, negative=2), vocab,
+                         corpus, {}, n_runs=2, runs_root=tmp_path)  # fmt: skip
+    first, second = (RunFolder(m.path) for m in study.members())
+    assert jobs.start(first.path) is not None and jobs.start(second.path) is None
+    statuses = [m.status for m in study.progress().members]
+    assert statuses[0] in (RunStatus.STARTING, RunStatus.RUNNING)
+    assert statuses[1] == RunStatus.QUEUED and statuses[1].active  # counts against `parallel`
+    study.request_stop()
+    assert second.state().status == RunStatus.CREATED
+    assert not TrainingQueue.of(tmp_path).holds(second.name)
+    assert wait_until(lambda: first.state().status == RunStatus.STOPPED, 30), first.log_tail()
