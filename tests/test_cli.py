@@ -122,6 +122,8 @@ def test_full_softmax_on_a_huge_vocabulary_is_refused(tmp_path):
                "--min-count", "1", "--quiet")  # fmt: skip
     assert done.returncode == 2
     assert "negative sampling" in done.stderr and "Traceback" not in done.stderr
+    assert "per epoch" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()  # refused before any folder was made
 
 
 def test_existing_run_folder_is_never_overwritten(trained_run, lee_corpus_path):

@@ -215,3 +215,14 @@ def test_a_small_softmax_run_is_accepted_and_its_estimate_is_seconds() -> None:
     check_trainable(config, vocab, corpus)
     seconds = estimated_epoch_seconds(config, len(vocab), corpus.n_tokens, torch.device("cpu"))
     assert 0 < seconds < 600
+
+
+def test_the_apps_start_refuses_before_writing_a_run_folder(tmp_path) -> None:
+    """The app's Start (`jobs.create_and_start`) checks first: no folder is left half made."""
+    from w2v_core import jobs
+
+    vocab, corpus = huge_vocabulary(300_000, 2_000_000)
+    config = TrainConfig(loss="softmax", optimizer="adamw", sample=0)
+    with pytest.raises(ConfigError, match="per epoch"):
+        jobs.create_and_start(tmp_path, "Too big", config, vocab, corpus, data={})
+    assert list(tmp_path.iterdir()) == []
