@@ -333,6 +333,18 @@ def test_capacity_from_the_environment_and_the_machine(monkeypatch: pytest.Monke
     assert capacity({}).trainings == 1
 
 
+def test_a_bad_max_trainings_is_said_at_start_and_breaks_no_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_workers: None
+) -> None:
+    run = tiny_run(tmp_path, "run")
+    monkeypatch.setenv(training_queue.MAX_TRAININGS_ENV, "lots")
+    with pytest.raises(ConfigError, match="W2V_MAX_TRAININGS"):
+        jobs.start(run.path)
+    assert run.state().status == RunStatus.CREATED and TrainingQueue.of(tmp_path).is_empty()
+    assert [s.name for s in jobs.list_summaries(tmp_path)] == [run.name]  # Home still lists
+    assert jobs.run_view(run.path).status == RunStatus.CREATED
+
+
 @pytest.mark.parametrize(
     ("cores", "trainings", "requested", "given"),
     [

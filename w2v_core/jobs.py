@@ -32,7 +32,7 @@ from typing import Any
 
 from w2v_core.config import LOSS_LABELS, MODEL_LABELS, OPTIMIZER_LABELS, TrainConfig
 from w2v_core.corpus import EncodedCorpus
-from w2v_core.errors import AccessError, RunFolderError
+from w2v_core.errors import AccessError, ConfigError, RunFolderError
 from w2v_core.io_utils import atomic_write_json, read_json
 from w2v_core.ownership import Ownership, Viewer, check_manage, may_view
 from w2v_core.run_folder import (
@@ -49,6 +49,7 @@ from w2v_core.training_queue import (
     QueueEntry,
     QueuePlace,
     TrainingQueue,
+    capacity,
     recent_places,
     requested_threads,
 )
@@ -70,6 +71,7 @@ def start(run_dir: str | Path, epochs: int | None = None) -> int | None:
     one worker, not two).
     """
     run = RunFolder.open(run_dir)
+    capacity()  # a bad W2V_MAX_TRAININGS is said (ConfigError) before anything is queued
     queue = TrainingQueue.of_run(run)
     try:
         with queue.locked():
@@ -115,7 +117,17 @@ def _look_at_queue(runs_root: str | Path) -> dict[str, int]:
         if len(_last_looks) > 64:
             _last_looks.clear()
         _last_looks[root] = now
-    return start_queued(root)
+    try:
+        return start_queued(root)
+    except ConfigError:  # a bad W2V_MAX_TRAININGS: said by Start, never breaks a page's look
+        return {}
+
+
+def _queue_places(runs_root: str | Path) -> dict[str, QueuePlace]:
+    try:
+        return recent_places(runs_root)
+    except ConfigError:
+        return {}
 
 
 def _queued_launcher(use_spare: bool):
@@ -314,7 +326,7 @@ def run_view(run_dir: str | Path) -> RunView:
         if _look_at_queue(run.path.parent):
             state = run.state()
         if state.status == RunStatus.QUEUED:
-            place = recent_places(run.path.parent).get(run.name)
+            place = _queue_places(run.path.parent).get(run.name)
     metrics = run.metrics()
     return RunView(
         name=run.name,
@@ -428,7 +440,7 @@ def list_summaries(root: str | Path, viewer: Viewer | None = None) -> list[RunSu
     With `viewer`: only the runs they may see (`w2v_core.ownership.may_view`). Starts the head of
     the training queue first when a slot is free."""
     _look_at_queue(root)
-    queue_places = recent_places(root)
+    queue_places = _queue_places(root)
     summaries = []
     for run in list_runs(root):
         try:
