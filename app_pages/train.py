@@ -110,7 +110,8 @@ if name is None:
         if summary.status.active:
             st.page_link(
                 widgets.TRAIN,
-                label=f"Watch '{widgets.escape_markdown(summary.title)}' (training now)",
+                label=f"Watch '{widgets.escape_markdown(summary.title)}' "
+                + ("(waiting in the queue)" if summary.queue_place else "(training now)"),
                 query_params={"run": summary.name},
                 icon=":material/visibility:",
             )

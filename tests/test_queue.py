@@ -513,3 +513,30 @@ def test_stopping_a_study_takes_its_queued_members_out_of_the_queue(
     assert second.state().status == RunStatus.CREATED
     assert not TrainingQueue.of(tmp_path).holds(second.name)
     assert wait_until(lambda: first.state().status == RunStatus.STOPPED, 30), first.log_tail()
+
+
+def test_the_train_page_shows_a_queued_run_and_its_stop_takes_it_out(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch, fake_workers: None
+) -> None:
+    """The Train page of a run waiting behind another: the progress line says its place, Stop is
+    there (queued counts as active), and Stop puts it back to stopped with its epochs."""
+    from app_support import app_test, claim_for, make_run, worker_holding_lock
+
+    set_slots(monkeypatch, 1)
+    busy = make_run(runs_root, folder="20261121-120000-busy", status="running")
+    path = make_run(runs_root, folder="20261121-120001-waiting", status="stopped")
+    RunFolder(path).update(config={**RunFolder(path).info()["config"], "epochs": 4})
+    with worker_holding_lock(busy):
+        assert jobs.start(path) is None
+        at = app_test(timeout=120).run()
+        at.session_state["run"] = path.name
+        claim_for(at, path)
+        at.switch_page("app_pages/train.py").run()
+        assert not at.exception, at.exception
+        text = at.get("progress")[0].proto.text
+        assert text.startswith("Waiting for a free training slot: place 1 of 1"), text
+        at.button(key="train.stop").click().run()
+        assert not at.exception, at.exception
+        state = RunFolder(path).state()
+        assert (state.status, state.epochs_done) == (RunStatus.STOPPED, 2)
+        assert not TrainingQueue.of(runs_root).holds(path.name)
