@@ -3,8 +3,10 @@
 On 127.0.0.1 only. Starts the app (`streamlit run app.py`, fresh runs and cache folders, the UMAP
 warm-up on as on a real server), trains one short run to explore (the Quick demo preset on the Lee
 corpus), starts 2 long trainings through the core, then opens N sessions (separate browser contexts
-in one headless Chromium, one asyncio driver) that all land on Home with `?run=` of the finished run
-and then click through every page in the sidebar in a loop, with a random think time between clicks.
+in one headless Chromium, one asyncio driver), arriving one a second (`--ramp`), that land on Home
+with `?run=` of the finished run and then click through every page in the sidebar in a loop, with a
+random think time of 1-3 s between clicks. The 2 trainings: W2V_MAX_TRAININGS=2 lets the training
+queue run both at once (on 2 cores it runs one by default).
 
 Per page switch: seconds from the click until the new page's title (h1) is drawn AND the script has
 finished (stApp's script state "notRunning" and no spinner for 0.3 s; the 0.3 s is not counted). Errors: an exception box (`stException`), an error box (`stAlertContentError`), a switch
@@ -35,6 +37,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -272,21 +275,29 @@ async def _settled(page, title: str, timeout: float) -> dict:
     )
 
 
-async def run_session(context, url: str, log: SessionLog, until: float, seed: int) -> None:
-    """One person: open the app on the run, then click through every page until `until`."""
+async def run_session(
+    context, url: str, log: SessionLog, until: float, seed: int, delay: float
+) -> None:
+    """One person: after `delay` seconds open the app on the run, then click through every page
+    until `until`."""
     rng = random.Random(seed)
+    await asyncio.sleep(delay)
     page = await context.new_page()
     start = time.perf_counter()
-    try:
-        await page.goto(url, timeout=FIRST_PAGE_TIMEOUT_S * 1000)
-        seen = await _settled(page, "Word2vec Studio", FIRST_PAGE_TIMEOUT_S)
-    except Exception as error:  # a timeout or a closed page: this person got nothing
-        log.errors.append(f"first page: {type(error).__name__}")
-        return
-    if not seen["ok"]:
-        log.errors.append(f"first page not drawn in {FIRST_PAGE_TIMEOUT_S:.0f} s")
-        return
-    log.first_page_s = time.perf_counter() - start - seen["quietFor"]
+    while log.first_page_s is None:  # a person who sees nothing reloads, until the window ends
+        if time.perf_counter() > until:
+            return
+        try:
+            # "commit": the clock of the wait below covers loading the scripts too
+            await page.goto(url, wait_until="commit", timeout=FIRST_PAGE_TIMEOUT_S * 1000)
+            seen = await _settled(page, "Word2vec Studio", FIRST_PAGE_TIMEOUT_S)
+        except Exception as error:  # a timeout or a closed page: this person got nothing
+            log.errors.append(f"first page: {type(error).__name__}: {str(error)[:80]}")
+            continue
+        if not seen["ok"]:
+            log.errors.append(f"first page not drawn in {FIRST_PAGE_TIMEOUT_S:.0f} s")
+            continue
+        log.first_page_s = time.perf_counter() - start - seen["quietFor"]
     log.errors += [f"Home: {text}" for text in seen["errors"]]
     position = rng.randrange(len(PAGES))  # people are not all on the same page
     while time.perf_counter() < until:
@@ -311,11 +322,11 @@ async def run_session(context, url: str, log: SessionLog, until: float, seed: in
 
 
 async def drive(
-    url: str, sessions: int, seconds: float, seed: int, window: CpuWindow
+    url: str, sessions: int, seconds: float, seed: int, window: CpuWindow, ramp: float
 ) -> tuple[list, float, float, dict]:
-    """`sessions` people at once, each clicking for `seconds`; returns the logs, the Unix times
-    the window began and ended and the CPU used meanwhile (taken before the browser closes, so
-    its processes are still there to read)."""
+    """`sessions` people, one arriving every `ramp` seconds, clicking until `seconds` after the
+    first arrived; returns the logs, the Unix times the window began and ended and the CPU used
+    meanwhile (taken before the browser closes, so its processes are still there to read)."""
     from playwright.async_api import async_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
@@ -328,7 +339,7 @@ async def drive(
             window.start()
             begin = time.time()
             until = time.perf_counter() + seconds
-            tasks = [run_session(c, url, log, until, seed + log.index)
+            tasks = [run_session(c, url, log, until, seed + log.index, ramp * log.index)
                      for c, log in zip(contexts, logs)]  # fmt: skip
             await asyncio.wait_for(asyncio.gather(*tasks), seconds + FIRST_PAGE_TIMEOUT_S + 60)
             end = time.time()
@@ -527,9 +538,9 @@ def measure(args, folder: Path) -> dict[str, object]:
             profiler = None
             load_before = os.getloadavg()
             if args.profile:  # the sessions' first pages and their clicking
-                profiler = start_profile(server.pid, args.seconds + 10, profile_path)
+                profiler = start_profile(server.pid, args.seconds + 120, profile_path)
             logs, begin, end, cpu = asyncio.run(
-                drive(f"{url}/?run={explore.name}", n, args.seconds, args.seed, window)
+                drive(f"{url}/?run={explore.name}", n, args.seconds, args.seed, window, args.ramp)
             )
             row = summarise(logs) | cpu
             served = row["switches"] + sum(1 for log in logs if log.first_page_s is not None)
@@ -540,11 +551,12 @@ def measure(args, folder: Path) -> dict[str, object]:
             row["load_average_before"] = load_before
             row["load_average_after"] = os.getloadavg()
             row["workers_words_per_s"] = [words_per_second(r, begin, end) for r in long_runs]
-            if profiler is not None:
+            if profiler is not None:  # py-spy writes its file when interrupted
+                profiler.send_signal(signal.SIGINT)
                 try:
                     profiler.wait(timeout=30)
                 except subprocess.TimeoutExpired:
-                    profiler.terminate()
+                    profiler.kill()
                 if profile_path.exists():
                     row["profile"] = summarise_profile(profile_path)
                     shutil.copy(profile_path, RESULTS.parent / f"load-profile-{n}.txt")
@@ -574,6 +586,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[10, 20])
     parser.add_argument("--seconds", type=float, default=150.0, help="navigation window per N")
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=1.0,
+        help="seconds between two sessions' arrivals (the browsers share the server's cores: "
+        "twenty fresh tabs at once spend tens of seconds of Chromium CPU loading the app)",
+    )
     parser.add_argument("--baseline-seconds", type=float, default=15.0)
     parser.add_argument("--explore-epochs", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="py-spy the server in the window")
