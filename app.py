@@ -9,7 +9,7 @@ server start, would serve a link such as /map as a bare page without this frame.
 
 import streamlit as st
 
-from w2v_ui import loaders, manage_view, state, viewer, widgets
+from w2v_ui import loaders, manage_view, nav_clicks, state, viewer, widgets
 
 st.set_page_config(page_title="Word2vec Studio", page_icon=":material/hub:", layout="wide")
 
@@ -43,6 +43,7 @@ status = st.sidebar.empty()
 widgets.sidebar_status(status)
 manage_view.operator_box(st.sidebar)
 viewer.keep_token_in_browser(st.sidebar)
+nav_clicks.keep_link_clicks_after_typing(st.sidebar)  # a click right after typing is kept
 try:
     navigation.run()
 finally:  # also after st.stop() or an interrupted run

@@ -58,7 +58,7 @@ def word_evidence(run_name: str, word: str, emb: Any, k: int, where: str) -> Non
     widget keys to the page ("nb", "map")."""
     st.markdown("##### Evidence from the texts")
     if not st.toggle(
-        f"Show the passages of '{word}'",
+        f"Show the passages of '{widgets.shown_word(word)}'",
         key=state.scoped(state.EV_SHOW, where),
         help="Where the word occurs in the texts the run was trained on, and which context "
         "words it shares with a neighbour: the counts behind their similarity.",

@@ -162,9 +162,17 @@ def ownership_label(summary: runs.RunSummary) -> str:
 _MARKDOWN_SPECIALS = "\\`*_{}[]<>()#+-.!|~:$&"  # & too: "&lt;" must not become "<"
 
 
+# Streamlit 1.67 still links http://…, www.… and a@b.c inside escaped text; an invisible word joiner
+# (U+2060) before their ":", "." or "@" stops it (tests/test_app_hostile_everywhere.py, Chromium).
+_AUTOLINK = re.compile(
+    r"(?i)(?<=[a-z])(?=://)|(?<=\bwww)(?=\.)|(?<=\bmailto)(?=:)|(?<=\bxmpp)(?=:)|(?=@)"
+)
+
+
 def escape_markdown(text: str) -> str:
     """Show user text literally inside st.markdown (no links, HTML, emphasis or LaTeX)."""
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+    text = _AUTOLINK.sub("\u2060", str(text))
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in text)
 
 
 SHOWN_WORD_CHARS = 60
