@@ -79,10 +79,21 @@ PROBE_VOCAB = 4096  # the matrix products are timed on at most this many words, 
 
 
 @functools.lru_cache(maxsize=16)
-def _softmax_seconds_per_word_centre(device: str, batch: int, dim: int) -> float:
+def _softmax_seconds_per_word_centre(device: str, batch: int, dim: int, threads: int) -> float:
     """Measured seconds of the three (batch, V, dim) matrix products of one softmax step, per centre
-    and per vocabulary word, on `device` (about 0.1 s of timing; cached per process)."""
+    and per vocabulary word, on `device` with the CPU threads training would use (about 0.1 s of
+    timing; cached per process)."""
     dev = torch.device(device)
+    previous_threads = torch.get_num_threads()
+    if dev.type == "cpu":
+        torch.set_num_threads(threads)
+    try:
+        return _time_products(dev, batch, dim)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _time_products(dev: torch.device, batch: int, dim: int) -> float:
     generator = torch.Generator().manual_seed(0)
     hidden = torch.randn(batch, dim, generator=generator).to(dev)  # (B, D)
     output = torch.randn(PROBE_VOCAB, dim, generator=generator).to(dev)  # (V', D)
@@ -115,7 +126,8 @@ def estimated_epoch_seconds(
 
     batch = softmax_batch_size(config, vocab_size)
     padded_centres = math.ceil(max(n_centres, 1) / batch) * batch
-    per_word_centre = _softmax_seconds_per_word_centre(str(device), batch, config.dim)
+    threads = config.threads or 1  # the trainer's intra-op threads for a PyTorch engine
+    per_word_centre = _softmax_seconds_per_word_centre(str(device), batch, config.dim, threads)
     return padded_centres * vocab_size * per_word_centre * SOFTMAX_TIME_OVER_FLOOR
 
 
