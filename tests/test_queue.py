@@ -449,6 +449,20 @@ def test_an_entry_of_a_deleted_run_is_dropped(tmp_path: Path, fake_workers: None
     assert queue.entries() == []
 
 
+def test_a_damaged_entry_is_dropped_and_its_run_can_be_queued_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_workers: None
+) -> None:
+    set_slots(monkeypatch, 1)
+    busy, run = tiny_run(tmp_path, "busy"), tiny_run(tmp_path, "run")
+    with holding_lock(busy.worker_lock_file):
+        jobs.start(run.path)
+        TrainingQueue.of(tmp_path).entry_file(run.name).write_text("{not json")
+    assert jobs.start_queued(tmp_path) == {}  # a free slot, but no readable entry
+    assert run.state().status == RunStatus.LOST
+    assert jobs.start(run.path) is not None  # Resume queues it again, and it starts
+    assert wait_until(lambda: run.state().status == RunStatus.FINISHED, 30), run.log_tail()
+
+
 def test_status_and_list_output(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

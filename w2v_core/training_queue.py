@@ -185,7 +185,11 @@ class TrainingQueue(Folder):
 
     def entries(self) -> list[QueueEntry]:
         """The queued runs in order: first queued first (ties broken at random, once)."""
-        found = []
+        return self._read()[0]
+
+    def _read(self) -> tuple[list[QueueEntry], list[Path]]:
+        """(the entries in order, the files of damaged ones)."""
+        found, damaged = [], []
         with contextlib.suppress(OSError):
             for path in self.path.glob("*.json"):
                 if path.name.startswith("."):
@@ -196,7 +200,9 @@ class TrainingQueue(Folder):
                     entry = None
                 if entry is not None and entry.run == path.stem:
                     found.append(entry)
-        return sorted(found, key=lambda e: e.order)
+                else:
+                    damaged.append(path)
+        return sorted(found, key=lambda e: e.order), damaged
 
     @contextlib.contextmanager
     def locked(self, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
@@ -243,7 +249,10 @@ class TrainingQueue(Folder):
         busy = live_trainings(self.runs_root)
         if busy >= limit.trainings:
             return started  # the usual answer while runs wait: no entry read
-        for entry in self.entries():
+        entries, damaged = self._read()
+        for path in damaged:  # its run shows lost ("Resume puts it back in the queue")
+            path.unlink(missing_ok=True)
+        for entry in entries:
             run = RunFolder(self.runs_root / entry.run)
             if not run.run_json.is_file():
                 self.remove(entry.run)  # deleted meanwhile
