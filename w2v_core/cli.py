@@ -425,24 +425,28 @@ def _run_training(run, stop_event, quiet: bool, **changes) -> int:
 
     bar = _ProgressBar(quiet)
     try:
-        result = resume(run, on_progress=bar, stop_event=stop_event, config_changes=changes or None)
+        try:
+            result = resume(
+                run, on_progress=bar, stop_event=stop_event, config_changes=changes or None
+            )
+        finally:
+            bar.close()
+        if result.status == "stopped":
+            print(
+                f"Stopped after {result.epochs_completed} complete epoch(s); the vectors reached so "
+                f"far are saved. Continue with: python -m w2v_core resume {run.path}",
+                file=sys.stderr,
+            )
+        else:
+            loss = f"{result.final_loss:.4f}" if result.final_loss is not None else "n/a"
+            print(
+                f"Finished {result.epochs_completed} epoch(s) on {result.device} ({result.engine}); "
+                f"last epoch loss {loss}. Run folder: {run.path}",
+                file=sys.stderr,
+            )
+        return 0
     finally:
-        bar.close()
-        _start_next_queued(run)
-    if result.status == "stopped":
-        print(
-            f"Stopped after {result.epochs_completed} complete epoch(s); the vectors reached so far "
-            f"are saved. Continue with: python -m w2v_core resume {run.path}",
-            file=sys.stderr,
-        )
-    else:
-        loss = f"{result.final_loss:.4f}" if result.final_loss is not None else "n/a"
-        print(
-            f"Finished {result.epochs_completed} epoch(s) on {result.device} ({result.engine}); "
-            f"last epoch loss {loss}. Run folder: {run.path}",
-            file=sys.stderr,
-        )
-    return 0
+        _start_next_queued(run)  # after its own last words, also when it failed
 
 
 def _start_next_queued(run) -> None:
