@@ -793,3 +793,34 @@ def test_random_bytes_without_a_nul_are_not_taken_for_text() -> None:
     noise = bytes(rng.randrange(1, 256) for _ in range(20_000))
     with pytest.raises(SourceError, match="Most of 'noise.txt' is not text"):
         read_upload("noise.txt", noise)
+
+
+def test_an_upload_read_from_a_file_object_is_streamed_in_chunks() -> None:
+    """Streamlit's UploadedFile is passed as it is: read in 1 MiB chunks, never copied whole."""
+    import hashlib
+
+    data = bytes(range(256)) * 10_000  # 2.56 MB: three chunks
+    reads: list[int] = []
+
+    class Upload(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            reads.append(size)
+            return super().read(size)
+
+    upload = Upload(data)
+    upload.read(7)  # a page may have read some already: the whole file is stored all the same
+    spec = sources.store_upload("big.txt", upload)
+    assert spec.key == hashlib.sha256(data).hexdigest() == sources.store_upload("big.txt", data).key
+    assert spec.file_path().read_bytes() == data
+    assert reads[1:] == [sources.spec.UPLOAD_CHUNK_BYTES] * 4  # 3 chunks, then the empty read
+    assert not list(sources.uploads_dir().glob(".upload.*"))  # no temporary file left behind
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_lines_of_only_unicode_spaces_are_not_documents(newline: str) -> None:
+    """A line of no-break spaces, ideographic spaces or a line separator is empty, as a line of
+    blanks is; a trailing \\r of Windows line ends is dropped; a zero-width space is not a space."""
+    lines = ["first line", "\u00a0\u3000", " \t\v\x85", "\u2028", "  last\u200b", ""]
+    data = read_upload("spaces.txt", newline.join(lines).encode())
+    assert data.dataset["text"] == ["first line", "  last\u200b"]
+    assert data.dataset["line"] == [1, 5]

@@ -506,7 +506,7 @@ def data_source_controls(kind: str, current):
                 "saving the upload",
                 sources.store_upload,
                 upload.name,
-                upload.getvalue(),
+                upload,  # read in chunks: a 190 MB file is not copied whole (issue 9)
                 txt_mode,
                 encoding,
                 owner=viewer.owner_id(),  # a link naming it opens it only for this browser

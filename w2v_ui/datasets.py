@@ -60,7 +60,25 @@ ROWS_CACHE_TTL_SECONDS = 3600
 
 @st.cache_resource(max_entries=ROWS_CACHE_ENTRIES, ttl=ROWS_CACHE_TTL_SECONDS, show_spinner=False)
 def _load_rows(rows: DataSpec, allowed: tuple[str, ...]) -> sources.TextDataset:
-    return sources.load_spec(rows, local_folders=allowed)
+    dataset = sources.load_spec(rows, local_folders=allowed)
+    if rows.kind == "upload":  # parsing took several times the file's size, now garbage
+        _give_back_freed_memory()
+    return dataset
+
+
+def _give_back_freed_memory() -> None:
+    """Hand the heap that parsing freed back to the system: glibc and Arrow's allocator keep freed
+    pages for reuse, so without this a server holds a large upload's peak long after (issue 9)."""
+    import contextlib
+    import ctypes
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: its allocator decides
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def load(spec: DataSpec) -> sources.TextDataset:

@@ -15,6 +15,7 @@ any format an upload may have).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from w2v_core.errors import SourceError
 from w2v_core.sources.dataset import TextDataset
@@ -155,27 +156,45 @@ def upload_path(digest: str, filename: str) -> Path:
 UPLOAD_OWNERS_FILE = ".owners"  # beside an upload: the owner ids of the browsers that uploaded it
 
 
+UPLOAD_CHUNK_BYTES = 1 << 20  # an upload is hashed and written 1 MiB at a time
+
+
 def store_upload(
     filename: str,
-    data: bytes,
+    data: bytes | BinaryIO,
     txt_mode: TxtMode = "lines",
     encoding: str | None = None,
     owner: str | None = None,
 ) -> DataSpec:
     """Keep an uploaded file under its SHA-256 (written once) and return the spec that names it.
 
-    `owner`: the owner id (`w2v_core.ownership.owner_id`) of the browser that uploaded it, added to
-    the upload's owners, so a link naming the digest opens it only for them (`upload_owned_by`).
+    `data`: the bytes, or a binary file object (Streamlit's UploadedFile) read from its start in
+    chunks, so a large upload is not copied whole in memory. `owner`: the owner id
+    (`w2v_core.ownership.owner_id`) of the browser that uploaded it, added to the upload's owners,
+    so a link naming the digest opens it only for them (`upload_owned_by`).
     """
-    from w2v_core.io_utils import atomic_write_bytes, atomic_write_text
+    from w2v_core.io_utils import atomic_write_text
 
-    digest = hashlib.sha256(data).hexdigest()
-    target = upload_path(digest, filename)
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(target, data)
-    else:
-        os.utime(target)  # uploaded again: young again (see `prune_uploads`)
+    stream = io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
+    stream.seek(0)
+    folder = uploads_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    temp = folder / f".upload.{os.getpid()}.{time.monotonic_ns()}.tmp"
+    hasher = hashlib.sha256()
+    try:
+        with open(temp, "wb") as out:
+            while chunk := stream.read(UPLOAD_CHUNK_BYTES):
+                hasher.update(chunk)
+                out.write(chunk)
+        digest = hasher.hexdigest()
+        target = upload_path(digest, filename)
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp, target)
+        else:
+            os.utime(target)  # uploaded again: young again (see `prune_uploads`)
+    finally:
+        temp.unlink(missing_ok=True)
     if owner is not None:
         owners = _upload_owners(digest)
         if owner not in owners:
