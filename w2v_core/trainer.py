@@ -72,7 +72,7 @@ def _make_engine(
 # matrix products), so its time grows with the vocabulary. Past this many seconds per epoch on the
 # device that would train it, a run is refused before anything is written (issue 11).
 MAX_SOFTMAX_EPOCH_SECONDS = 3600.0
-# The softmax engine's epoch time against the time of its bare matrix products (the floor): 1.4-1.7
+# The softmax engine's epoch time against the time of its bare matrix products (the floor): 1.5-2.0
 # measured with benchmarks/bench_softmax.py (docs/BENCHMARKS.md); rounded up so the estimate errs long.
 SOFTMAX_TIME_OVER_FLOOR = 2.0
 PROBE_VOCAB = 4096  # the matrix products are timed on at most this many words, then scaled
