@@ -32,7 +32,9 @@ def test_passage_markdown_escapes_every_piece() -> None:
     passage = Passage(0, 0, (Piece("the "), Piece(IMG, "word"), Piece(f" {PICTURE} &amp;")), True)
     assert passage_markdown(passage) == (
         r"the :orange-background[\<img src=x onerror=alert\(1\)\>] "
-        r"\!\[x\]\(http" "\u2060" r"\://127\.0\.0\.1\:9/x\.png\) \&amp;"  # U+2060: no autolink
+        r"\!\[x\]\(http"
+        "\u2060"
+        r"\://127\.0\.0\.1\:9/x\.png\) \&amp;"  # U+2060: no autolink
     )
 
 
