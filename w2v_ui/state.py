@@ -152,7 +152,7 @@ EXPORT_ZIP = "export.zip"
 EXPORT_ZIP_CHECKPOINTS = "export.zip_checkpoints"
 EXPORT_ZIP_PREPARE = "export.zip_prepare"
 EXPORT_ZIP_RETRY = "export.zip_retry"
-EXPORT_ZIP_STARTED = "export.zip_started"  # the (run, checkpoints, stamp) whose zip this tab asked for
+EXPORT_ZIP_STARTED = "export.zip_started"  # the (run, checkpoints) this tab asked a zip of
 
 # ---- Methods card
 CARD_RUN = "card.run"
