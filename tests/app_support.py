@@ -168,8 +168,9 @@ def texts(elements) -> list[str]:
 
 def read(elements) -> list[str]:
     """What a reader sees of each element's Markdown: backslash escapes shown as their character
-    (user text is escaped before it is shown, so "1.5" is sent as "1\\.5")."""
-    return [re.sub(r"\\(.)", r"\1", text) for text in texts(elements)]
+    (user text is escaped before it is shown, so "1.5" is sent as "1\\.5"; the invisible word
+    joiner that keeps Streamlit from linking URLs is not seen either)."""
+    return [re.sub(r"\\(.)", r"\1", text).replace("\u2060", "") for text in texts(elements)]
 
 
 def claim_for(at, *run_dirs: Path) -> None:
