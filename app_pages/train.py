@@ -103,6 +103,7 @@ with st.expander("Settings" if name is None else "Settings for a new run", expan
             spinner="Writing the run folder and starting training…",
         )
         state.set_current_run(run.name)
+        loaders.training_started()  # the map's compilation may begin beside the training
         st.rerun()
 
 if name is None:

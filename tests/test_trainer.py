@@ -235,12 +235,6 @@ def test_impossible_settings_are_explained(settings, n_words, message):
         train(TrainConfig(**settings), vocab, corpus)
 
 
-def test_full_softmax_on_a_huge_vocabulary_is_refused():
-    vocab, corpus = tiny_corpus(50_001)  # an epoch of hours on any CPU (trainer.check_trainable)
-    with pytest.raises(ConfigError, match="negative sampling"):
-        train(TrainConfig(loss="softmax"), vocab, corpus)
-
-
 def test_documents_too_short_to_pair_are_explained():
     vocab = Vocabulary(["a", "b", "c"], [5, 5, 5])
     corpus = EncodedCorpus(np.array([0, 1], dtype=np.int32), np.array([0, 1, 2]), np.array([0, 1]))

@@ -9,6 +9,7 @@ rewrites: keys include the checkpoint's modification time, so nothing stale is e
 from __future__ import annotations
 
 import os
+import threading
 
 import streamlit as st
 
@@ -405,6 +406,16 @@ def stem_languages() -> list[str]:
 # ---- warm-up ---------------------------------------------------------------------------------------
 WARMUP_DELAY_SECONDS = 2.0  # let the first page render before compiling
 WARMUP_ENV = "W2V_WARM_UP"  # "0" turns the warm-up off
+# UMAP's compilation holds Python's GIL for 10-20 s, and a Start clicked meanwhile waits for it (5 s
+# to write the run folder instead of 0.2-1.7 s, benchmarks/bench_app.py): it begins once a training
+# was started (its first epochs then run beside it, in the worker's own process) or after this long.
+UMAP_WARMUP_LATEST_SECONDS = 30.0
+_TRAINING_STARTED = threading.Event()
+
+
+def training_started() -> None:
+    """A Start was handled: UMAP's compilation may begin now (see UMAP_WARMUP_LATEST_SECONDS)."""
+    _TRAINING_STARTED.set()
 
 
 def _warm_up_umap(delay: float) -> None:
@@ -422,6 +433,7 @@ def _warm_up_umap(delay: float) -> None:
     import w2v_core.trainer  # noqa: F401
     from w2v_core.projection import warm_up_umap
 
+    _TRAINING_STARTED.wait(UMAP_WARMUP_LATEST_SECONDS)
     warm_up_umap()
 
 
