@@ -114,7 +114,7 @@ def scenario_train(model: str) -> dict:
         negative=3,
         sample=0.0,
         epochs=4,
-        lr=0.1 if model == "skipgram" else 0.2,
+        lr=0.1,  # CBOW at 0.2 diverged now and then in CI (simulated Hogwild threads interleave differently)
         seed=5,
         engine="fused-cuda",
         device="cpu",
