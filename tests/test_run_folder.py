@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,7 @@ from app_support import progress_record
 from w2v_core.config import TrainConfig
 from w2v_core.corpus import EncodedCorpus
 from w2v_core.errors import RunFolderError
-from w2v_core.run_folder import Metrics, RunFolder, list_runs
+from w2v_core.run_folder import STOPPED, Metrics, RunFolder, list_runs
 from w2v_core.vocab import Vocabulary
 
 
@@ -70,3 +72,36 @@ def test_opening_a_non_run_folder_is_a_clear_error(tmp_path):
 def test_list_runs_finds_run_folders_only(run, tmp_path):
     (tmp_path / "not_a_run").mkdir()
     assert [r.path for r in list_runs(tmp_path)] == [run.path]
+
+
+def test_checkpoint_listing_is_kept_until_the_folder_changes(run, monkeypatch):
+    """The listing is remembered by the folder's mtime (every page lists every run's checkpoints):
+    a kept listing is used while the folder is unchanged, and a new or removed checkpoint is seen
+    at once, also when it lands within the same clock tick as the listing before it."""
+    import os
+
+    from w2v_core import run_folder
+
+    run.save_checkpoint(1, {"input": torch.ones(3, 4)}, {"epoch": 1})
+    old = run.checkpoint_dir.stat().st_mtime_ns - 5_000_000_000
+    os.utime(run.checkpoint_dir, ns=(old, old))  # settled: written 5 s ago
+    scans = []
+    real_scandir = os.scandir
+    monkeypatch.setattr(run_folder.os, "scandir", lambda p: scans.append(p) or real_scandir(p))
+    assert run.checkpoint_epochs() == [1] and not run.has_stopped_checkpoint()
+    assert run.checkpoint_epochs() == [1] and run.saved_epochs() == [1]
+    assert len(scans) == 1  # listed once, then kept
+    run.save_checkpoint(2, {"input": torch.ones(3, 4)}, {"epoch": 2})
+    run.save_checkpoint(STOPPED, {"input": torch.ones(3, 4)}, {"epoch": 2})
+    assert run.checkpoint_epochs() == [1, 2] and run.has_stopped_checkpoint()
+    # a folder changed less than a second ago is listed again each time (its mtime may not move
+    # for a second change within the same tick)
+    run.remove_checkpoint(STOPPED)
+    os.utime(run.checkpoint_dir, ns=(old + 1, old + 1))  # settled again, but a different mtime
+    assert run.saved_epochs() == [1, 2]
+    before = len(scans)
+    assert run.checkpoint_epochs() == [1, 2] and len(scans) == before
+    now = time.time_ns()
+    os.utime(run.checkpoint_dir, ns=(now, now))  # just changed
+    assert run.checkpoint_epochs() == [1, 2] and run.checkpoint_epochs() == [1, 2]
+    assert len(scans) == before + 2

@@ -375,6 +375,55 @@ class RunState:
         return bool(self.saved_epochs)
 
 
+@dataclass(frozen=True)
+class _CheckpointListing:
+    epochs: tuple[int, ...]  # complete epochs (a sidecar and its tensors), ascending
+    stopped: bool  # a complete "stopped" checkpoint
+
+
+_LISTINGS: dict[Path, tuple[int, _CheckpointListing]] = {}  # folder -> (its mtime_ns, listing)
+_LISTINGS_MAX = 1024
+_LISTINGS_LOCK = threading.Lock()
+# A folder changed this recently may change again within the same clock tick without its mtime
+# moving (the kernel's file times are coarse): its listing is read again rather than kept.
+_LISTING_SETTLED_NS = 1_000_000_000
+
+
+def _checkpoint_listing(folder: Path) -> _CheckpointListing:
+    """Which checkpoints a run's folder holds, from one directory listing (no stat per file),
+    remembered until the folder's mtime changes. Every page lists every run's checkpoints, and a
+    long run on a small corpus keeps thousands: 1,000 took about 2 ms of CPU to list and parse
+    each time, in every session's every rerun (profiled under load, docs/BENCHMARKS.md)."""
+    try:
+        changed = os.stat(folder).st_mtime_ns
+    except (FileNotFoundError, NotADirectoryError):
+        return _CheckpointListing((), False)
+    with _LISTINGS_LOCK:
+        kept = _LISTINGS.get(folder)
+    if kept is not None and kept[0] == changed:
+        return kept[1]
+    try:
+        with os.scandir(folder) as entries:
+            files = {entry.name for entry in entries if entry.is_file()}
+    except (FileNotFoundError, NotADirectoryError):
+        return _CheckpointListing((), False)
+    epochs = []
+    for name in files:
+        stem = name.removesuffix(".json")
+        number = stem.removeprefix("epoch_")
+        paired = f"{stem}.safetensors" in files
+        if name.startswith("epoch_") and name.endswith(".json") and number.isdigit() and paired:
+            epochs.append(int(number))
+    stopped = {f"{STOPPED}.json", f"{STOPPED}.safetensors"} <= files
+    listing = _CheckpointListing(tuple(sorted(epochs)), stopped)
+    if time.time_ns() - changed > _LISTING_SETTLED_NS:
+        with _LISTINGS_LOCK:
+            if len(_LISTINGS) >= _LISTINGS_MAX:
+                _LISTINGS.pop(next(iter(_LISTINGS)))
+            _LISTINGS[folder] = (changed, listing)
+    return listing
+
+
 _TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
 
 
@@ -647,25 +696,10 @@ class RunFolder(Folder):
 
     def checkpoint_epochs(self) -> list[int]:
         """Complete epochs with a checkpoint, ascending (1-based)."""
-        # One directory listing, no stat per file: every page lists every run's checkpoints, and a
-        # long run on a small corpus keeps hundreds (500: 8 ms of CPU with a glob and a stat per
-        # epoch, 1 ms like this).
-        try:
-            with os.scandir(self.checkpoint_dir) as entries:
-                files = {entry.name for entry in entries if entry.is_file()}
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        epochs = []
-        for name in files:
-            stem = name.removesuffix(".json")
-            number = stem.removeprefix("epoch_")
-            paired = f"{stem}.safetensors" in files
-            if name.startswith("epoch_") and name.endswith(".json") and number.isdigit() and paired:
-                epochs.append(int(number))
-        return sorted(epochs)
+        return list(_checkpoint_listing(self.checkpoint_dir).epochs)
 
     def has_stopped_checkpoint(self) -> bool:
-        return self._sidecar(STOPPED).is_file() and self._tensor_file(STOPPED).is_file()
+        return _checkpoint_listing(self.checkpoint_dir).stopped
 
     def saved_epochs(self) -> list[Epoch]:
         """Every checkpoint in training order: complete epochs, then "stopped" if there is one (the
