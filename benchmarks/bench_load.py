@@ -267,6 +267,8 @@ class SessionLog:
     first_page_s: float | None = None  # None: not served within FIRST_PAGE_TIMEOUT_S
     switches: list[tuple[str, float]] = field(default_factory=list)  # (page, seconds)
     errors: list[str] = field(default_factory=list)
+    kind: str = "browser"  # or "protocol" (a ProtocolSession)
+    fragment_reruns: int = 0
 
 
 async def _settled(page, title: str, timeout: float) -> dict:
@@ -321,26 +323,209 @@ async def run_session(
         log.errors += [f"{link}: {text}" for text in seen["errors"]]
 
 
+class ProtocolSession:
+    """One person's tab without a browser: a websocket client that speaks Streamlit's protocol
+    (`/_stcore/stream`, protobuf BackMsg / ForwardMsg) as the frontend does, so that the server
+    carries N sessions while the browsers' rendering (on the students' own computers in a class)
+    is left out of the 2 cores. A page switch is a `rerun_script` with the page's hash, timed until
+    the server's `script_finished`; it keeps the query string the app writes (`page_info_changed`)
+    and runs the fragments the server asks to rerun (`auto_rerun`) as the frontend does. Errors:
+    an exception element, an error box, a script that did not finish."""
+
+    def __init__(self, url: str, query_string: str, log: SessionLog):
+        self.ws_url = url.replace("http://", "ws://", 1).rstrip("/") + "/_stcore/stream"
+        self.origin = url.rstrip("/")
+        self.query_string, self.log = query_string, log
+        self.pages: dict[str, str] = {}  # page name -> script hash
+        self.page_hash = ""
+        self._finished: asyncio.Future | None = None
+        self._fragment_finished: asyncio.Future | None = None
+        self._auto_reruns: list[asyncio.Task] = []
+        self.reruns = self.fragment_reruns = 0
+
+    async def __aenter__(self) -> ProtocolSession:
+        import websockets
+
+        self.ws = await websockets.connect(
+            self.ws_url, subprotocols=["streamlit"], origin=self.origin, max_size=None,
+            open_timeout=FIRST_PAGE_TIMEOUT_S,
+        )  # fmt: skip
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._stop_auto_reruns()
+        self._reader.cancel()
+        await self.ws.close()
+
+    def _send(self, fragment_id: str = "") -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        message = BackMsg()
+        state = message.rerun_script
+        state.query_string = self.query_string
+        state.page_script_hash = self.page_hash
+        if fragment_id:
+            state.fragment_id, state.is_auto_rerun = fragment_id, True
+        state.context_info.timezone = "UTC"
+        state.context_info.locale = "en-GB"
+        state.context_info.url = f"{self.origin}/?{self.query_string}"
+        return self.ws.send(message.SerializeToString())
+
+    async def _read(self) -> None:
+        from streamlit.proto.Alert_pb2 import Alert
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        finished = ForwardMsg.ScriptFinishedStatus
+        async for raw in self.ws:
+            message = ForwardMsg()
+            message.ParseFromString(raw)
+            kind = message.WhichOneof("type")
+            if kind == "navigation":
+                self.pages = {p.page_name: p.page_script_hash for p in message.navigation.app_pages}
+                self.page_hash = message.navigation.page_script_hash or self.page_hash
+            elif kind == "page_info_changed":
+                self.query_string = message.page_info_changed.query_string
+            elif kind == "auto_rerun":
+                rerun = message.auto_rerun
+                self._auto_reruns.append(
+                    asyncio.create_task(self._auto_rerun(rerun.interval, rerun.fragment_id))
+                )
+            elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+                element = message.delta.new_element
+                if element.WhichOneof("type") == "exception":
+                    self.log.errors.append(f"exception: {element.exception.message[:160]}")
+                elif element.WhichOneof("type") == "alert" and (
+                    element.alert.format == Alert.Format.ERROR
+                ):
+                    self.log.errors.append(f"error box: {element.alert.body[:160]}")
+            elif kind == "script_finished":
+                status = message.script_finished
+                target = (
+                    self._fragment_finished
+                    if (status == finished.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
+                    else self._finished
+                )
+                if status == finished.FINISHED_WITH_COMPILE_ERROR:
+                    self.log.errors.append("the script did not compile")
+                if (
+                    target is not None
+                    and not target.done()
+                    and (status != finished.FINISHED_EARLY_FOR_RERUN)
+                ):
+                    target.set_result(time.perf_counter())
+
+    async def _auto_rerun(self, interval: float, fragment_id: str) -> None:
+        """A fragment's `run_every`: the frontend asks for its rerun every `interval` seconds
+        while the page is open (skipped while a rerun of this tab is still going)."""
+        while True:
+            await asyncio.sleep(interval)
+            if self._finished is not None and not self._finished.done():
+                continue
+            self._fragment_finished = asyncio.get_running_loop().create_future()
+            await self._send(fragment_id)
+            self.fragment_reruns += 1
+            try:
+                await asyncio.wait_for(self._fragment_finished, SWITCH_TIMEOUT_S)
+            except TimeoutError:
+                self.log.errors.append(f"a fragment rerun did not finish in {SWITCH_TIMEOUT_S} s")
+
+    def _stop_auto_reruns(self) -> None:
+        for task in self._auto_reruns:
+            task.cancel()
+        self._auto_reruns = []
+
+    async def open_page(self, name: str | None, timeout: float) -> float | None:
+        """Seconds until the server finished the page's script (None: it did not in time)."""
+        self._stop_auto_reruns()  # the frontend drops the old page's timers
+        if name is not None:
+            self.page_hash = self.pages[name]
+        self._finished = asyncio.get_running_loop().create_future()
+        start = time.perf_counter()
+        await self._send()
+        self.reruns += 1
+        try:
+            return await asyncio.wait_for(self._finished, timeout) - start
+        except TimeoutError:
+            return None
+
+
+async def run_protocol_session(
+    url: str, query_string: str, log: SessionLog, until: float, seed: int, delay: float
+) -> None:
+    """`run_session` for a ProtocolSession: the same arrival, think times and page order."""
+    rng = random.Random(seed)
+    await asyncio.sleep(delay)
+    start = time.perf_counter()
+    try:
+        async with ProtocolSession(url, query_string, log) as tab:
+            first = await tab.open_page(None, FIRST_PAGE_TIMEOUT_S)
+            if first is None:
+                log.errors.append(f"first page not finished in {FIRST_PAGE_TIMEOUT_S:.0f} s")
+                return
+            log.first_page_s = time.perf_counter() - start
+            position = rng.randrange(len(PAGES))
+            while time.perf_counter() < until:
+                await asyncio.sleep(rng.uniform(1.0, 3.0))
+                position = (position + 1) % len(PAGES)
+                link = PAGES[position][0]
+                seconds = await tab.open_page(link, SWITCH_TIMEOUT_S)
+                if seconds is None:
+                    log.errors.append(f"{link}: not finished in {SWITCH_TIMEOUT_S:.0f} s")
+                else:
+                    log.switches.append((link, seconds))
+            log.fragment_reruns = tab.fragment_reruns
+    except Exception as error:  # a refused or dropped connection
+        log.errors.append(f"connection: {type(error).__name__}: {str(error)[:120]}")
+
+
+def browser_indexes(sessions: int, browsers: int | None) -> set[int]:
+    """Which of the sessions (by arrival) are real browsers, spread evenly over the arrivals;
+    None: all of them."""
+    if browsers is None or browsers >= sessions:
+        return set(range(sessions))
+    return {j * sessions // browsers for j in range(browsers)}
+
+
 async def drive(
-    url: str, sessions: int, seconds: float, seed: int, window: CpuWindow, ramp: float
+    url: str,
+    sessions: int,
+    seconds: float,
+    seed: int,
+    window: CpuWindow,
+    ramp: float,
+    browsers: int | None = None,
 ) -> tuple[list, float, float, dict]:
     """`sessions` people, one arriving every `ramp` seconds, clicking until `seconds` after the
-    first arrived; returns the logs, the Unix times the window began and ended and the CPU used
+    first arrived, `browsers` of them in headless Chromium and the others ProtocolSessions (None:
+    all in Chromium); returns the logs, the Unix times the window began and ended and the CPU used
     meanwhile (taken before the browser closes, so its processes are still there to read)."""
+    from urllib.parse import urlsplit
+
     from playwright.async_api import async_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    in_browser = browser_indexes(sessions, browsers)
+    parts = urlsplit(url)
+    base = f"{parts.scheme}://{parts.netloc}"
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=CHROME_ARGS)
         try:
             viewport = {"width": 1400, "height": 1000}
-            contexts = [await browser.new_context(viewport=viewport) for _ in range(sessions)]
-            logs = [SessionLog(i) for i in range(sessions)]
+            contexts = {i: await browser.new_context(viewport=viewport) for i in in_browser}
+            logs = [SessionLog(i, kind="browser" if i in in_browser else "protocol")
+                    for i in range(sessions)]  # fmt: skip
             window.start()
             begin = time.time()
             until = time.perf_counter() + seconds
-            tasks = [run_session(c, url, log, until, seed + log.index, ramp * log.index)
-                     for c, log in zip(contexts, logs)]  # fmt: skip
+            tasks = [
+                run_session(contexts[log.index], url, log, until, seed + log.index,
+                            ramp * log.index)
+                if log.kind == "browser" else
+                run_protocol_session(base, parts.query, log, until, seed + log.index,
+                                     ramp * log.index)
+                for log in logs
+            ]  # fmt: skip
             await asyncio.wait_for(asyncio.gather(*tasks), seconds + FIRST_PAGE_TIMEOUT_S + 60)
             end = time.time()
             return logs, begin, end, window.stop()
@@ -540,9 +725,13 @@ def measure(args, folder: Path) -> dict[str, object]:
             if args.profile:  # the sessions' first pages and their clicking
                 profiler = start_profile(server.pid, args.seconds + 120, profile_path)
             logs, begin, end, cpu = asyncio.run(
-                drive(f"{url}/?run={explore.name}", n, args.seconds, args.seed, window, args.ramp)
-            )
+                drive(f"{url}/?run={explore.name}", n, args.seconds, args.seed, window, args.ramp,
+                      args.browsers)
+            )  # fmt: skip
             row = summarise(logs) | cpu
+            for kind in ("browser", "protocol"):
+                row[f"{kind}_sessions"] = summarise([log for log in logs if log.kind == kind])
+            row["fragment_reruns"] = sum(log.fragment_reruns for log in logs)
             served = row["switches"] + sum(1 for log in logs if log.first_page_s is not None)
             row["server_cpu_per_page_s"] = cpu["server_cores"] * cpu["window_s"] / max(1, served)
             row["checkpoints_saved"] = sum(
@@ -598,6 +787,14 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="py-spy the server in the window")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trainings", type=int, default=2, help="long trainings running")
+    parser.add_argument(
+        "--browsers",
+        type=int,
+        default=None,
+        help="how many of the N sessions are headless Chromium tabs; the others speak Streamlit's "
+        "protocol without rendering (ProtocolSession), as if their browsers ran on other "
+        "computers (default: all N in Chromium)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("W2V_WARM_UP", "1")  # a real server compiles UMAP at start
     # The training queue runs half the cores' worth of trainings at once (1 here) unless told
@@ -629,8 +826,16 @@ def main() -> None:
     print("|---|" + "---|" * len(columns))
     for key in keys:
         print(f"| {key} | " + " | ".join(_fmt(results[c].get(key, "")) for c in columns) + " |")
+    kind_keys = ["sessions", "switches", "errors", "not_served_within_10s", "first_page_median_s",
+                 "first_page_max_s", "switch_p50_s", "switch_p95_s", "switch_max_s"]  # fmt: skip
     for column in columns[1:]:
         row = results[column]
+        print(f"\n{column}: by kind of session (fragment reruns {row['fragment_reruns']})")
+        print("| measure | browser | protocol |\n|---|---|---|")
+        for key in kind_keys:
+            print(f"| {key} | " + " | ".join(
+                _fmt(row[f"{kind}_sessions"].get(key, "")) for kind in ("browser", "protocol")
+            ) + " |")  # fmt: skip
         print(f"\n{column}: errors {row['error_texts']}")
         for page, (p50, p95, worst, count) in row["by_page_p50_p95_max_s"].items():
             print(f"  {page}: p50 {p50:.2f} p95 {p95:.2f} max {worst:.2f} ({count})")
