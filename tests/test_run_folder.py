@@ -76,32 +76,52 @@ def test_list_runs_finds_run_folders_only(run, tmp_path):
 
 def test_checkpoint_listing_is_kept_until_the_folder_changes(run, monkeypatch):
     """The listing is remembered by the folder's mtime (every page lists every run's checkpoints):
-    a kept listing is used while the folder is unchanged, and a new or removed checkpoint is seen
-    at once, also when it lands within the same clock tick as the listing before it."""
+    kept while the folder is unchanged; a listing read while the folder was changing (the kernel's
+    file times are coarse) is reused for at most a second; this process's own writes are seen at
+    once."""
     import os
 
     from w2v_core import run_folder
 
+    listings = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(run_folder.os, "listdir", lambda p: listings.append(p) or real_listdir(p))
+    clock = [1000.0]
+    monkeypatch.setattr(run_folder.time, "monotonic", lambda: clock[0])
+
+    def settle() -> None:  # as if the folder was last changed 5 s ago
+        old = time.time_ns() - 5_000_000_000
+        os.utime(run.checkpoint_dir, ns=(old, old))
+
     run.save_checkpoint(1, {"input": torch.ones(3, 4)}, {"epoch": 1})
-    old = run.checkpoint_dir.stat().st_mtime_ns - 5_000_000_000
-    os.utime(run.checkpoint_dir, ns=(old, old))  # settled: written 5 s ago
-    scans = []
-    real_scandir = os.scandir
-    monkeypatch.setattr(run_folder.os, "scandir", lambda p: scans.append(p) or real_scandir(p))
+    settle()
     assert run.checkpoint_epochs() == [1] and not run.has_stopped_checkpoint()
     assert run.checkpoint_epochs() == [1] and run.saved_epochs() == [1]
-    assert len(scans) == 1  # listed once, then kept
+    assert len(listings) == 1  # listed once, then kept
+    clock[0] += 3600
+    assert run.checkpoint_epochs() == [1] and len(listings) == 1  # settled: kept however long
+
+    # this process's own writes: seen at once, whatever the mtime
     run.save_checkpoint(2, {"input": torch.ones(3, 4)}, {"epoch": 2})
     run.save_checkpoint(STOPPED, {"input": torch.ones(3, 4)}, {"epoch": 2})
     assert run.checkpoint_epochs() == [1, 2] and run.has_stopped_checkpoint()
-    # a folder changed less than a second ago is listed again each time (its mtime may not move
-    # for a second change within the same tick)
     run.remove_checkpoint(STOPPED)
-    os.utime(run.checkpoint_dir, ns=(old + 1, old + 1))  # settled again, but a different mtime
     assert run.saved_epochs() == [1, 2]
-    before = len(scans)
-    assert run.checkpoint_epochs() == [1, 2] and len(scans) == before
-    now = time.time_ns()
-    os.utime(run.checkpoint_dir, ns=(now, now))  # just changed
-    assert run.checkpoint_epochs() == [1, 2] and run.checkpoint_epochs() == [1, 2]
-    assert len(scans) == before + 2
+
+    # another process writing (here: files made without RunFolder) into a folder that changed
+    # just before it was read: the folder's times are set by hand, as the coarse clock would
+    recent = time.time_ns() - 200_000_000
+    os.utime(run.checkpoint_dir, ns=(recent, recent))
+    assert run.checkpoint_epochs() == [1, 2]
+    before = len(listings)
+    assert run.checkpoint_epochs() == [1, 2] and len(listings) == before  # reused
+    for suffix in ("safetensors", "json"):
+        (run.checkpoint_dir / f"epoch_003.{suffix}").write_text("{}")
+    os.utime(run.checkpoint_dir, ns=(recent + 1000, recent + 1000))
+    assert run.checkpoint_epochs() == [1, 2, 3]  # the mtime moved: read again
+    for suffix in ("safetensors", "json"):
+        (run.checkpoint_dir / f"epoch_004.{suffix}").write_text("{}")
+    os.utime(run.checkpoint_dir, ns=(recent + 1000, recent + 1000))  # within the same tick
+    assert run.checkpoint_epochs() == [1, 2, 3]  # not seen yet ...
+    clock[0] += 1.5
+    assert run.checkpoint_epochs() == [1, 2, 3, 4]  # ... but within a second

@@ -381,19 +381,26 @@ class _CheckpointListing:
     stopped: bool  # a complete "stopped" checkpoint
 
 
-_LISTINGS: dict[Path, tuple[int, _CheckpointListing]] = {}  # folder -> (its mtime_ns, listing)
+_LISTINGS: dict[Path, tuple[int, bool, float, _CheckpointListing]] = {}
 _LISTINGS_MAX = 1024
 _LISTINGS_LOCK = threading.Lock()
-# A folder changed this recently may change again within the same clock tick without its mtime
-# moving (the kernel's file times are coarse): its listing is read again rather than kept.
+# The kernel's file times are coarse: a folder changed again within the same clock tick keeps its
+# mtime. A listing read while the folder's mtime was this recent is therefore not trusted for
+# long, only for _RECENT_LISTING_SECONDS after it was read.
 _LISTING_SETTLED_NS = 1_000_000_000
+_RECENT_LISTING_SECONDS = 1.0
 
 
 def _checkpoint_listing(folder: Path) -> _CheckpointListing:
-    """Which checkpoints a run's folder holds, from one directory listing (no stat per file),
-    remembered until the folder's mtime changes. Every page lists every run's checkpoints, and a
-    long run on a small corpus keeps thousands: 1,000 took about 2 ms of CPU to list and parse
-    each time, in every session's every rerun (profiled under load, docs/BENCHMARKS.md)."""
+    """Which checkpoints a run's folder holds, from one directory listing (no stat per file).
+
+    Every page lists every run's checkpoints, and a long run on a small corpus keeps thousands
+    (8,000 files: 3 ms to list, in every session's every rerun; 10-30% of the server's samples
+    under load, docs/BENCHMARKS.md). So a listing is kept while the folder's mtime is unchanged;
+    one read while the folder was changing (a run training) is reused for at most a second, as
+    another process sees it. A checkpoint this process writes or removes drops its folder's
+    listing at once (`_forget_listing`), so a writer always sees its own change.
+    """
     try:
         changed = os.stat(folder).st_mtime_ns
     except (FileNotFoundError, NotADirectoryError):
@@ -401,14 +408,18 @@ def _checkpoint_listing(folder: Path) -> _CheckpointListing:
     with _LISTINGS_LOCK:
         kept = _LISTINGS.get(folder)
     if kept is not None and kept[0] == changed:
-        return kept[1]
+        _, settled, read_at, listing = kept
+        if settled or time.monotonic() - read_at < _RECENT_LISTING_SECONDS:
+            return listing
+    read_at = time.monotonic()
+    settled = time.time_ns() - changed > _LISTING_SETTLED_NS
     try:
-        with os.scandir(folder) as entries:
-            files = {entry.name for entry in entries if entry.is_file()}
+        names = os.listdir(folder)
     except (FileNotFoundError, NotADirectoryError):
         return _CheckpointListing((), False)
+    files = set(names)
     epochs = []
-    for name in files:
+    for name in names:
         stem = name.removesuffix(".json")
         number = stem.removeprefix("epoch_")
         paired = f"{stem}.safetensors" in files
@@ -416,12 +427,16 @@ def _checkpoint_listing(folder: Path) -> _CheckpointListing:
             epochs.append(int(number))
     stopped = {f"{STOPPED}.json", f"{STOPPED}.safetensors"} <= files
     listing = _CheckpointListing(tuple(sorted(epochs)), stopped)
-    if time.time_ns() - changed > _LISTING_SETTLED_NS:
-        with _LISTINGS_LOCK:
-            if len(_LISTINGS) >= _LISTINGS_MAX:
-                _LISTINGS.pop(next(iter(_LISTINGS)))
-            _LISTINGS[folder] = (changed, listing)
+    with _LISTINGS_LOCK:
+        if folder not in _LISTINGS and len(_LISTINGS) >= _LISTINGS_MAX:
+            _LISTINGS.pop(next(iter(_LISTINGS)))
+        _LISTINGS[folder] = (changed, settled, read_at, listing)
     return listing
+
+
+def _forget_listing(folder: Path) -> None:
+    with _LISTINGS_LOCK:
+        _LISTINGS.pop(folder, None)
 
 
 _TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
@@ -692,6 +707,7 @@ class RunFolder(Folder):
         atomic_write(target, lambda temp: save_file(contiguous, str(temp)))
         sidecar = {"label": label, "saved_at": now_iso(), "tensors": sorted(contiguous), **meta}
         atomic_write_json(self._sidecar(epoch), sidecar)
+        _forget_listing(self.checkpoint_dir)
         return target
 
     def checkpoint_epochs(self) -> list[int]:
@@ -726,6 +742,7 @@ class RunFolder(Folder):
         """Delete a checkpoint, sidecar first (so a half-deleted one is never taken as complete)."""
         self._sidecar(epoch).unlink(missing_ok=True)
         self._tensor_file(epoch).unlink(missing_ok=True)
+        _forget_listing(self.checkpoint_dir)
 
     def checkpoint_meta(self, epoch: Epoch | str) -> dict[str, Any]:
         try:
