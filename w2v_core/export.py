@@ -130,7 +130,8 @@ def run_zip_files(run_dir: str | Path, epochs: ZipEpochs = "all") -> list[Path]:
         raise ConfigError(f"epochs must be one of {get_args(ZipEpochs)}, not '{epochs}'.")
     run = RunFolder.open(run_dir)
     root = run.path.resolve()
-    checkpoint_dir = run.checkpoint_dir.resolve()
+    # compared as paths under `root` (one resolve, not one per file: a long run keeps thousands)
+    checkpoint_dir = root / run.checkpoint_dir.relative_to(run.path)
     keep_stems: set[str] | None = None
     if epochs == "last":
         saved = [e for e in run.saved_epochs() if isinstance(e, int)]
@@ -141,7 +142,7 @@ def run_zip_files(run_dir: str | Path, epochs: ZipEpochs = "all") -> list[Path]:
         if not file.is_file() or file.name.endswith(".tmp") or file.name == run.stop_file.name:
             continue
         dropped_epoch = keep_stems is not None and file.stem not in keep_stems
-        if dropped_epoch and file.parent.resolve() == checkpoint_dir:
+        if dropped_epoch and file.parent == checkpoint_dir:
             continue
         files.append(file)
     return files

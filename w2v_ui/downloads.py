@@ -156,13 +156,33 @@ def _watch_zip(job) -> None:
     st.progress(job.fraction, text=f"Writing the zip: {job.message}")
 
 
+def _folder_stamp(run_name: str) -> tuple[int, int]:
+    """Changes when a file is added to or removed from the run's folder or its checkpoints."""
+    run = runs.run_folder(run_name)
+    stamps = []
+    for folder in (run.path, run.checkpoint_dir):
+        try:
+            stamps.append(folder.stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return stamps[0], stamps[1]
+
+
+# A run's zip sizes list and stat every file (thousands of checkpoints in a long run): kept per
+# folder stamp, and for 10 s at most (a file that grows, metrics.jsonl, does not move the stamp).
+@st.cache_data(ttl=10, max_entries=64, show_spinner=False)
+def _zip_sizes(run_name: str, stamp: tuple[int, int]) -> dict[str, int]:
+    del stamp  # part of the key only
+    return {c: export.run_zip_size(runs.runs_root() / run_name, c) for c in ("last", "all")}
+
+
 def run_zip_section(run_name: str) -> None:
     """The Export page's zip: which checkpoints (with each choice's size), Prepare (a background
     job with progress), then Download; too big for the browser: the command that does it."""
     from w2v_ui import state, widgets
 
     saved = [e for e in widgets.saved_epochs(run_name) if isinstance(e, int)]
-    sizes = {c: export.run_zip_size(runs.runs_root() / run_name, c) for c in ("last", "all")}
+    sizes = _zip_sizes(run_name, _folder_stamp(run_name))
     labels = {
         "last": f"Only the newest epoch ({file_size_text(sizes['last'])})",
         "all": f"All {len(saved)} saved epochs ({file_size_text(sizes['all'])})",
