@@ -16,6 +16,7 @@ import streamlit as st
 
 from w2v_core import sources
 from w2v_core.sources import DataSpec
+from w2v_ui.budget_cache import budget_cached
 
 KIND_LABELS: dict[str, str] = {  # the kinds the Data page offers ("file" is for the command line)
     "builtin": "Built-in corpus",
@@ -50,15 +51,36 @@ def local_folders() -> tuple[str, ...]:
     return tuple(str(folder) for folder in sources.local_folders_from_env())
 
 
-# The memory budget of loaded rows. Built-in and Hub data are memory-mapped Arrow files (cheap), but
-# an upload is parsed into memory: up to several times its size (a 200 MB upload, about 1 GB). Four
-# such tables at most, each dropped after an hour unused, bounds what this cache holds; a class that
-# shares one corpus keeps it, and a dropped upload is read again from disk in seconds.
-ROWS_CACHE_ENTRIES = 4
+# The memory budget of loaded rows. Hub data are memory-mapped Arrow files and the built-in corpora
+# are small, but an upload is parsed into memory: up to several times its size (a 200 MB upload,
+# about 1 GB at the peak and a few hundred MB kept). The tables held stay within W2V_ROWS_CACHE_MB
+# together (the newest always stays, so a larger one replaces the others), each dropped an hour
+# after it was read; a class that shares one corpus keeps it, and a dropped upload is read again
+# from disk in seconds.
+ROWS_CACHE_BUDGET_ENV = "W2V_ROWS_CACHE_MB"
+ROWS_CACHE_DEFAULT_MB = 1024
 ROWS_CACHE_TTL_SECONDS = 3600
+MAPPED_ROWS_BYTES = 1024 * 1024  # what a memory-mapped data set is counted as (its objects)
 
 
-@st.cache_resource(max_entries=ROWS_CACHE_ENTRIES, ttl=ROWS_CACHE_TTL_SECONDS, show_spinner=False)
+def rows_memory_bytes(dataset: sources.TextDataset) -> int:
+    """The memory a loaded data set holds in this process: its Arrow table's bytes when the table
+    is in memory (an upload), a nominal MAPPED_ROWS_BYTES when it is memory-mapped from a file
+    (built-in and Hub data: the system pages it in and out)."""
+    from datasets.table import MemoryMappedTable
+
+    table = dataset.dataset.data
+    if isinstance(table, MemoryMappedTable):
+        return MAPPED_ROWS_BYTES
+    return max(MAPPED_ROWS_BYTES, int(table.nbytes))
+
+
+@budget_cached(
+    budget_env=ROWS_CACHE_BUDGET_ENV,
+    default_mb=ROWS_CACHE_DEFAULT_MB,
+    ttl_seconds=ROWS_CACHE_TTL_SECONDS,
+    size_of=rows_memory_bytes,
+)
 def _load_rows(rows: DataSpec, allowed: tuple[str, ...]) -> sources.TextDataset:
     dataset = sources.load_spec(rows, local_folders=allowed)
     if rows.kind == "upload":  # parsing took several times the file's size, now garbage
