@@ -54,7 +54,7 @@ if not summaries:
 
 table = {  # the long settings text last, so the short columns stay in view
     "Name": [s.title for s in summaries],
-    "Status": [s.status.label for s in summaries],
+    "Status": [s.status_text for s in summaries],  # a queued run with its place
     "Epochs": [s.epochs for s in summaries],
     "Created": [s.created for s in summaries],
     "Corpus": [s.corpus for s in summaries],
@@ -90,7 +90,8 @@ rows = event.selection.rows if event else []
 chosen = next((s for s in summaries if s.name == state.current_run()), None) if rows else None
 if chosen is not None:
     st.markdown(
-        f"**{widgets.escape_markdown(chosen.title)}** {widgets.status_badge(chosen.status)}"
+        f"**{widgets.escape_markdown(chosen.title)}** "
+        f"{widgets.status_badge(chosen.status, chosen.status_text)}"
     )
     links = st.columns(4)
     if chosen.has_vectors:

@@ -550,6 +550,12 @@ def test_the_train_page_shows_a_queued_run_and_its_stop_takes_it_out(
         assert not at.exception, at.exception
         text = at.get("progress")[0].proto.text
         assert text.startswith("Waiting for a free training slot: place 1 of 1"), text
+        sidebar = " ".join(m.value for m in at.sidebar.markdown)
+        assert ":violet-badge[queued \\(1 of 1\\)]" in sidebar, sidebar  # its place, in violet
+        at.switch_page("app_pages/home.py").run()
+        table = at.dataframe[0].value
+        assert sorted(table["Status"]) == ["queued (1 of 1)", "training"], table
+        at.switch_page("app_pages/train.py").run()
         at.button(key="train.stop").click().run()
         assert not at.exception, at.exception
         state = RunFolder(path).state()

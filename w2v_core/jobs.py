@@ -405,10 +405,13 @@ def _local_time(iso: str | None) -> str:
 
 
 def summarize(run: RunFolder, queue_places: dict[str, QueuePlace] | None = None) -> RunSummary:
-    """One row of the runs table; `queue_places` (`training_queue.places`) for queued runs."""
+    """One row of the runs table; `queue_places` (`training_queue.places`) for queued runs, looked
+    up here when not given and the run is queued."""
     info = run.info()
     state = run.state()
     config = info.get("config") or {}
+    if queue_places is None and state.status == RunStatus.QUEUED:
+        queue_places = _queue_places(run.path.parent)
     return RunSummary(
         name=run.name,
         title=str(info.get("name") or run.name),

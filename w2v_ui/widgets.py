@@ -81,10 +81,12 @@ def friendly_errors(while_doing: str) -> Iterator[None]:
         show_unexpected_error(error, while_doing)
 
 
-def status_badge(status: RunStatus | str) -> str:
-    """A coloured Markdown badge for a run status."""
+def status_badge(status: RunStatus | str, label: str | None = None) -> str:
+    """A coloured Markdown badge for a run status (`label`: another text, such as a queued run's
+    'queued (2 of 3)'; it is escaped)."""
     status = RunStatus(status)
     colour = {
+        RunStatus.QUEUED: "violet",
         RunStatus.STARTING: "blue",
         RunStatus.RUNNING: "blue",
         RunStatus.STOPPING: "orange",
@@ -93,7 +95,8 @@ def status_badge(status: RunStatus | str) -> str:
         RunStatus.FAILED: "red",
         RunStatus.LOST: "red",
     }.get(status, "gray")
-    return f":{colour}-badge[{status.label}]"
+    text = status.label if label is None else escape_markdown(label)
+    return f":{colour}-badge[{text}]"
 
 
 def sidebar_status(where) -> None:
@@ -130,7 +133,8 @@ def sidebar_status(where) -> None:
                 summary = None
         if summary is not None:
             st.markdown(
-                f"**{heading}:** {escape_markdown(summary.title)} {status_badge(summary.status)}"
+                f"**{heading}:** {escape_markdown(summary.title)} "
+                f"{status_badge(summary.status, summary.status_text)}"
             )
             st.caption(run_provenance(summary))
         else:
