@@ -479,25 +479,61 @@ async def run_protocol_session(
         log.errors.append(f"connection: {type(error).__name__}: {str(error)[:120]}")
 
 
-def browser_indexes(sessions: int, browsers: int | None) -> set[int]:
-    """Which of the sessions (by arrival) are real browsers, spread evenly over the arrivals;
-    None: all of them."""
-    if browsers is None or browsers >= sessions:
+def _base(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def session_links(
+    url: str, explore: str, training: list[Path], sessions: int, watching: int
+) -> list[str]:
+    """Each session's first link: `watching` of them (spread over the arrivals) open one of the
+    runs still training, as a student watching their own run; the others the finished run."""
+    watchers = watcher_indexes(sessions, watching) if training else set()
+    return [
+        f"{url}/?run={training[i % len(training)].name}"
+        if i in watchers
+        else f"{url}/?run={explore}"
+        for i in range(sessions)
+    ]
+
+
+def spread(sessions: int, chosen: int | None, offset: int = 0) -> set[int]:
+    """`chosen` of the sessions' arrival indexes, spread evenly (None: all), shifted by
+    `offset`."""
+    if chosen is None or chosen >= sessions:
         return set(range(sessions))
-    return {j * sessions // browsers for j in range(browsers)}
+    return {(j * sessions // chosen + offset) % sessions for j in range(chosen)}
+
+
+def browser_indexes(sessions: int, browsers: int | None, watching: int = 0) -> set[int]:
+    """Which sessions are real browsers: spread over the arrivals and, with few browsers, taking
+    turns between sessions that watch a training and sessions that explore the finished run."""
+    if browsers is None or 2 * browsers > sessions or not watching:
+        return spread(sessions, browsers)
+    watchers = watcher_indexes(sessions, watching)
+    picked = sorted(spread(sessions, browsers))
+    return {i if (n % 2 == 0) == (i not in watchers) else (i + 1) % sessions
+            for n, i in enumerate(picked)}  # fmt: skip
+
+
+def watcher_indexes(sessions: int, watching: int) -> set[int]:
+    return spread(sessions, watching, offset=1) if watching else set()
 
 
 async def drive(
-    url: str,
-    sessions: int,
+    urls: list[str],
     seconds: float,
     seed: int,
     window: CpuWindow,
     ramp: float,
     browsers: int | None = None,
+    watching: int = 0,
 ) -> tuple[list, float, float, dict]:
-    """`sessions` people, one arriving every `ramp` seconds, clicking until `seconds` after the
-    first arrived, `browsers` of them in headless Chromium and the others ProtocolSessions (None:
+    """One person per link in `urls` (the app's address with `?run=`), one arriving every `ramp`
+    seconds, clicking until `seconds` after the first arrived, `browsers` of them in headless Chromium and the others ProtocolSessions (None:
     all in Chromium); returns the logs, the Unix times the window began and ended and the CPU used
     meanwhile (taken before the browser closes, so its processes are still there to read)."""
     from urllib.parse import urlsplit
@@ -505,9 +541,8 @@ async def drive(
     from playwright.async_api import async_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    in_browser = browser_indexes(sessions, browsers)
-    parts = urlsplit(url)
-    base = f"{parts.scheme}://{parts.netloc}"
+    sessions = len(urls)
+    in_browser = browser_indexes(sessions, browsers, watching)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=CHROME_ARGS)
         try:
@@ -519,11 +554,11 @@ async def drive(
             begin = time.time()
             until = time.perf_counter() + seconds
             tasks = [
-                run_session(contexts[log.index], url, log, until, seed + log.index,
+                run_session(contexts[log.index], urls[log.index], log, until, seed + log.index,
                             ramp * log.index)
                 if log.kind == "browser" else
-                run_protocol_session(base, parts.query, log, until, seed + log.index,
-                                     ramp * log.index)
+                run_protocol_session(_base(urls[log.index]), urlsplit(urls[log.index]).query, log,
+                                     until, seed + log.index, ramp * log.index)
                 for log in logs
             ]  # fmt: skip
             await asyncio.wait_for(asyncio.gather(*tasks), seconds + FIRST_PAGE_TIMEOUT_S + 60)
@@ -725,8 +760,9 @@ def measure(args, folder: Path) -> dict[str, object]:
             if args.profile:  # the sessions' first pages and their clicking
                 profiler = start_profile(server.pid, args.seconds + 120, profile_path)
             logs, begin, end, cpu = asyncio.run(
-                drive(f"{url}/?run={explore.name}", n, args.seconds, args.seed, window, args.ramp,
-                      args.browsers)
+                drive(session_links(url, explore.name, long_runs, n, round(n * args.watching)),
+                      args.seconds, args.seed, window, args.ramp, args.browsers,
+                      round(n * args.watching))
             )  # fmt: skip
             row = summarise(logs) | cpu
             for kind in ("browser", "protocol"):
@@ -787,6 +823,13 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="py-spy the server in the window")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trainings", type=int, default=2, help="long trainings running")
+    parser.add_argument(
+        "--watching",
+        type=float,
+        default=0.0,
+        help="the share of the N sessions that open a run that is training (its Train page polls "
+        "every second, its explore pages show its newest epoch); the others open the finished run",
+    )
     parser.add_argument(
         "--browsers",
         type=int,
