@@ -230,3 +230,26 @@ def test_each_run_opens_with_the_vectors_its_settings_name(runs_root: Path) -> N
     assert at.selectbox(key="explore.kind").value == "output"
     at = open_page("neighbours", plain)
     assert at.selectbox(key="explore.kind").value == "input"
+
+
+def test_a_live_runs_zip_sizes_are_listed_once_per_ten_seconds(run: str) -> None:
+    """The zip's sizes stat every file of the run: kept while its folders are unchanged, and for a
+    folder that changes (a training run saves a checkpoint every epoch) renewed once per 10 s."""
+    import os
+    import time
+
+    from w2v_ui import downloads, runs
+
+    folder = runs.run_folder(run)
+    old = time.time_ns() - 60 * 10**9
+    for path in (folder.path, folder.checkpoint_dir):
+        os.utime(path, ns=(old, old))
+    assert downloads._folder_stamp(run) == (old, old)
+    bucket = int(time.time() // 10) - 1
+    saved = bucket * 10 + 0.5  # a checkpoint saved then (half a second into a 10 s bucket)
+    os.utime(folder.checkpoint_dir, ns=(int(saved * 1e9),) * 2)
+    assert downloads._folder_stamp(run, now=saved + 1) == (-1, bucket)
+    assert downloads._folder_stamp(run, now=saved + 9) == (-1, bucket)  # the same 10 s
+    assert downloads._folder_stamp(run, now=saved + 9.7) == (-1, bucket + 1)  # the next 10 s
+    stamps = downloads._folder_stamp(run, now=saved + 11)  # settled: its folders' stamps again
+    assert stamps == (old, int(saved * 1e9))

@@ -156,8 +156,16 @@ def _watch_zip(job) -> None:
     st.progress(job.fraction, text=f"Writing the zip: {job.message}")
 
 
-def _folder_stamp(run_name: str) -> tuple[int, int]:
-    """Changes when a file is added to or removed from the run's folder or its checkpoints."""
+ZIP_SIZES_KEPT_SECONDS = 10
+
+
+def _folder_stamp(run_name: str, now: float | None = None) -> tuple[int, ...]:
+    """Changes when a file is added to or removed from the run's folder or its checkpoints; for a
+    folder that changed in the last ZIP_SIZES_KEPT_SECONDS (a run training, a checkpoint every
+    epoch), once per that many seconds instead, so a live run's sizes are not listed on every
+    rerun."""
+    import time
+
     run = runs.run_folder(run_name)
     stamps = []
     for folder in (run.path, run.checkpoint_dir):
@@ -165,13 +173,16 @@ def _folder_stamp(run_name: str) -> tuple[int, int]:
             stamps.append(folder.stat().st_mtime_ns)
         except OSError:
             stamps.append(0)
-    return stamps[0], stamps[1]
+    now = time.time() if now is None else now
+    if now - max(stamps) / 1e9 < ZIP_SIZES_KEPT_SECONDS:
+        return (-1, int(now // ZIP_SIZES_KEPT_SECONDS))
+    return tuple(stamps)
 
 
 # A run's zip sizes list and stat every file (thousands of checkpoints in a long run): kept per
 # folder stamp, and for 10 s at most (a file that grows, metrics.jsonl, does not move the stamp).
-@st.cache_data(ttl=10, max_entries=64, show_spinner=False)
-def _zip_sizes(run_name: str, stamp: tuple[int, int]) -> dict[str, int]:
+@st.cache_data(ttl=ZIP_SIZES_KEPT_SECONDS, max_entries=64, show_spinner=False)
+def _zip_sizes(run_name: str, stamp: tuple[int, ...]) -> dict[str, int]:
     del stamp  # part of the key only
     return {c: export.run_zip_size(runs.runs_root() / run_name, c) for c in ("last", "all")}
 
