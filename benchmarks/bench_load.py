@@ -1,16 +1,28 @@
-"""A class on one server: N browser sessions navigating every page while 2 trainings run (issue 9).
+"""A class on one server: N sessions navigating every page while 2 trainings run (issue 9).
 
 On 127.0.0.1 only. Starts the app (`streamlit run app.py`, fresh runs and cache folders, the UMAP
 warm-up on as on a real server), trains one short run to explore (the Quick demo preset on the Lee
-corpus), starts 2 long trainings through the core, then opens N sessions (separate browser contexts
-in one headless Chromium, one asyncio driver), arriving one a second (`--ramp`), that land on Home
-with `?run=` of the finished run and then click through every page in the sidebar in a loop, with a
-random think time of 1-3 s between clicks. The 2 trainings: W2V_MAX_TRAININGS=2 lets the training
-queue run both at once (on 2 cores it runs one by default).
+corpus), starts 2 long trainings through the core, then opens N sessions, arriving one a second
+(`--ramp`), that land on Home with `?run=` of the finished run (or, with `--watching SHARE`, that
+share of them on a run still training, as students watching their own runs: its Train page polls
+every second and its explore pages show its newest epoch) and then click through every page in the
+sidebar in a loop, with a random think time of 1-3 s between clicks. The 2 trainings:
+W2V_MAX_TRAININGS=2 lets the training queue run both at once (on 2 cores it runs one by default).
 
-Per page switch: seconds from the click until the new page's title (h1) is drawn AND the script has
-finished (stApp's script state "notRunning" and no spinner for 0.3 s; the 0.3 s is not counted). Errors: an exception box (`stException`), an error box (`stAlertContentError`), a switch
-or first page that timed out. "Served": a session's first page (Home, settled) within 10 s.
+Two kinds of session. A browser session is a separate context of one headless Chromium. A protocol
+session (`ProtocolSession`) speaks Streamlit's websocket protocol as the frontend does (a
+`rerun_script` with the page's hash, the query string the app writes, the fragment reruns the
+server asks for) without rendering anything: in a class each browser runs on its student's own
+computer, while here Chromium would share the server's 2 cores (N browser contexts take 1.3 cores,
+about 10 times the server, measured). `--browsers K` makes K of the N sessions real browsers (what
+a person sees) and the others protocol sessions; by default all N are browsers.
+
+Per page switch in a browser: seconds from the click until the new page's title (h1) is drawn AND
+the script has finished (stApp's script state "notRunning" and no spinner for 0.3 s; the 0.3 s is
+not counted); in a protocol session: from sending the rerun until the server's `script_finished`.
+Errors: an exception box (`stException`) or element, an error box (`stAlertContentError`, an error
+alert), a switch or first page that timed out. "Served": a session's first page (Home, finished)
+within 10 s.
 
 Also over the measured window: the server's CPU, the 2 workers' CPU and words/s (their progress
 records; against a window with no session open), the CPU of Chromium and the Playwright driver
@@ -20,8 +32,8 @@ script prints where its time went (own frames and cumulative frames, by share of
 
 Usage::
 
-    python benchmarks/bench_load.py                          # N = 10, then 20
-    python benchmarks/bench_load.py --sessions 10 --seconds 120 --profile
+    python benchmarks/bench_load.py                          # N = 10, then 20, all in Chromium
+    python benchmarks/bench_load.py --browsers 2 --watching 0.5 --profile   # as in BENCHMARKS.md
 
 Prints Markdown tables and writes benchmarks/results/load.json (git-ignored); record the figures
 with date, hardware and load in docs/BENCHMARKS.md. Timings are not tests: nothing here asserts.
