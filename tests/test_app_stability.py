@@ -108,3 +108,18 @@ def test_without_a_study_the_page_offers_a_new_one(runs_root: Path) -> None:
     assert any("No stability study yet" in text for text in texts(at.info))
     assert at.slider(key="stab.n_runs").value == 5
     assert any(b.label == "Start the study" for b in at.button)
+
+
+def test_the_new_study_settings_survive_a_visit_to_another_page(runs_root: Path) -> None:
+    """A study name, run count and bootstrap choice typed on Stability are still there after
+    looking at another page (Streamlit forgets the values of widgets that were not drawn)."""
+    at = open_page("stability")
+    at.text_input(key="stab.title").input("Seeds on my tweets").run()
+    at.slider(key="stab.n_runs").set_value(7).run()
+    at.checkbox(key="stab.bootstrap").check().run()
+    at.switch_page("app_pages/home.py").run()
+    at.switch_page("app_pages/stability.py").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="stab.title").value == "Seeds on my tweets"
+    assert at.slider(key="stab.n_runs").value == 7
+    assert at.checkbox(key="stab.bootstrap").value is True
