@@ -244,3 +244,35 @@ def test_every_training_setting_is_a_cli_option_with_its_help() -> None:
         assert action.option_strings == [f"--{spec.name.replace('_', '-')}"]
         assert spec.metadata["help"].replace("%", "%%") in action.help
         assert action.choices == TrainConfig.field_choices(spec.name)
+
+
+def test_queries_default_to_the_runs_own_vectors(trained_run, tmp_path):
+    """A run whose settings explore the output vectors (the blog presets) answers `neighbors` and
+    `export` with them, as the app opens it; --vectors still chooses."""
+    import shutil
+
+    from gensim.models import KeyedVectors
+
+    from w2v_core.embeddings import Embeddings
+    from w2v_core.run_folder import RunFolder
+
+    copy = tmp_path / "run"
+    shutil.copytree(trained_run, copy)
+    run = RunFolder.open(copy)
+    run.update(config={**run.info()["config"], "explore_vectors": "output"})
+
+    def neighbours(*extra: str) -> list[str]:
+        done = cli("neighbors", str(copy), "government", "--k", "5", *extra)
+        assert done.returncode == 0, done.stderr
+        return [line.split("\t")[0] for line in done.stdout.strip().splitlines()]
+
+    expected = {kind: [w for w, _ in Embeddings.from_run(copy, kind=kind).most_similar(
+        "government", k=5)] for kind in ("input", "output")}  # fmt: skip
+    assert expected["input"] != expected["output"]
+    assert neighbours() == expected["output"]
+    assert neighbours("--vectors", "input") == expected["input"]
+    out = tmp_path / "vectors.txt"
+    assert cli("export", str(copy), "--format", "word2vec", "--out", str(out)).returncode == 0
+    output = run.load_checkpoint(2)["output"].numpy()
+    assert np.allclose(KeyedVectors.load_word2vec_format(str(out))[run.vocab().words[5]],
+                       output[5], atol=1e-5)  # fmt: skip

@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="your analogies: four words a line (gensim's ': section' lines allowed)",
     )
-    evaluate.add_argument("--vectors", choices=["input", "output", "average"], default="input")
+    evaluate.add_argument("--vectors", **VECTORS_OPTION)
     evaluate.add_argument("--json", action="store_true", help="one JSON object")
 
     export = commands.add_parser(
@@ -259,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --format zip: every saved epoch, or only the newest (default: all)",
     )
     export.add_argument("--epoch", type=whole_number(1), default=None, help="default: latest")
-    export.add_argument("--vectors", choices=["input", "output", "average"], default="input")
+    export.add_argument("--vectors", **VECTORS_OPTION)
 
     stability = commands.add_parser(
         "stability",
@@ -297,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     neighbors.add_argument("word")
     neighbors.add_argument("--k", type=whole_number(1), default=10)
     neighbors.add_argument("--epoch", type=whole_number(1), default=None, help="default: latest")
-    neighbors.add_argument("--vectors", choices=["input", "output", "average"], default="input")
+    neighbors.add_argument("--vectors", **VECTORS_OPTION)
 
     kwic = commands.add_parser(
         "kwic",
@@ -664,6 +664,27 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+VECTORS_OPTION: dict[str, Any] = {
+    "choices": ["input", "output", "average"],
+    "default": None,
+    "help": "default: the run's own choice (its settings' explore_vectors, as the app opens it: "
+    "output for the blog presets, input otherwise)",
+}
+
+
+def _vectors(args: argparse.Namespace) -> str:
+    """--vectors, else the run's `explore_vectors` (input when the run's settings can't be read:
+    the command then reports what is wrong with the folder)."""
+    if args.vectors:
+        return args.vectors
+    from w2v_core.run_folder import RunFolder
+
+    try:
+        return RunFolder.open(args.run_dir).config().explore_vectors
+    except (W2VError, OSError, ValueError, TypeError):
+        return "input"
+
+
 # ---- evaluate -------------------------------------------------------------------------------------
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from w2v_core import evaluation
@@ -671,6 +692,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from w2v_core.run_folder import RunFolder
 
     run = RunFolder.open(args.run_dir)
+    args.vectors = _vectors(args)
     tests = [evaluation.read_test_path(args.pairs, "pairs")] if args.pairs else []
     if args.analogies:
         tests.append(evaluation.read_test_path(args.analogies, "analogies"))
@@ -753,7 +775,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         path = export_run_zip(args.run_dir, args.out, epochs=args.checkpoints)
         print(f"Wrote {path} ({path.stat().st_size / 1e6:,.1f} MB)", file=sys.stderr)
         return 0
-    embeddings = Embeddings.from_run(args.run_dir, epoch=args.epoch, kind=args.vectors)
+    embeddings = Embeddings.from_run(args.run_dir, epoch=args.epoch, kind=_vectors(args))
     if args.format == "projector":
         vectors_tsv, metadata_tsv = export_projector(embeddings, args.out)
         print(f"Wrote {vectors_tsv} and {metadata_tsv}", file=sys.stderr)
@@ -766,7 +788,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_neighbors(args: argparse.Namespace) -> int:
     from w2v_core.embeddings import Embeddings
 
-    embeddings = Embeddings.from_run(args.run_dir, epoch=args.epoch, kind=args.vectors)
+    embeddings = Embeddings.from_run(args.run_dir, epoch=args.epoch, kind=_vectors(args))
     for word, similarity in embeddings.most_similar(args.word, k=args.k):
         print(f"{word}\t{similarity:.4f}")
     return 0
