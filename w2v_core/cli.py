@@ -692,12 +692,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from w2v_core.run_folder import RunFolder
 
     run = RunFolder.open(args.run_dir)
-    args.vectors = _vectors(args)
+    kind = _vectors(args)
     tests = [evaluation.read_test_path(args.pairs, "pairs")] if args.pairs else []
     if args.analogies:
         tests.append(evaluation.read_test_path(args.analogies, "analogies"))
     saved = run.saved_epochs()
-    stored = {r.epoch: r for r in evaluation.stored_evaluations(run, args.vectors)}
+    stored = {r.epoch: r for r in evaluation.stored_evaluations(run, kind)}
     if not saved:
         raise W2VError(f"Run '{run.name}' has no saved epoch yet, so there is nothing to evaluate.")
     if args.epoch == "all":
@@ -728,10 +728,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     for epoch in epochs:
         record = stored.get(epoch)
         if epoch in saved and (record is None or record.error is not None):
-            record = evaluation.evaluate_checkpoint(run, epoch, args.vectors)
+            record = evaluation.evaluate_checkpoint(run, epoch, kind)
         own = []
         if tests and epoch in saved:
-            emb = Embeddings.from_run(run, epoch, args.vectors)
+            emb = Embeddings.from_run(run, epoch, kind)
             own = [evaluation.evaluate_user_test(emb, test) for test in tests]
         reports.append((record, own))
     if args.json:
@@ -744,11 +744,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             for record, own in reports
         ]
         bad = {t.name: [dataclasses.asdict(b) for b in t.bad_lines] for t in tests}
-        print(
-            json.dumps({"run": run.name, "vectors": args.vectors, "epochs": rows, "bad_lines": bad})
-        )
+        print(json.dumps({"run": run.name, "vectors": kind, "epochs": rows, "bad_lines": bad}))
         return 0
-    print(f"{run.info().get('name') or run.name} ({run.name}): {args.vectors} vectors")
+    print(f"{run.info().get('name') or run.name} ({run.name}): {kind} vectors")
     for record, own in reports:
         label = "where it stopped" if record.epoch == "stopped" else f"epoch {record.epoch}"
         print(f"{label} (evaluated in {record.seconds:.2f} s)")

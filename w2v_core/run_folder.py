@@ -720,10 +720,8 @@ class RunFolder(Folder):
     def saved_epochs(self) -> list[Epoch]:
         """Every checkpoint in training order: complete epochs, then "stopped" if there is one (the
         trainer deletes it once a later epoch completes, so it is always the newest)."""
-        epochs: list[Epoch] = list(self.checkpoint_epochs())
-        if self.has_stopped_checkpoint():
-            epochs.append(STOPPED)
-        return epochs
+        listing = _checkpoint_listing(self.checkpoint_dir)  # one look at the folder for both
+        return [*listing.epochs, *([STOPPED] if listing.stopped else [])]
 
     def latest_checkpoint(self) -> Epoch | None:
         """The newest vectors: "stopped" if there is such a checkpoint, else the last complete

@@ -17,7 +17,6 @@ must name what is cached completely (a data spec, a run and epoch), never who as
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 from collections.abc import Callable
@@ -65,8 +64,6 @@ def budget_cached(
     def decorate(function: Callable[..., T]) -> Callable[..., T]:
         cache = BudgetCache(budget_from_env(budget_env, default_mb), ttl_seconds, size_of)
         condition = threading.Condition(threading.RLock())
-        wrapper = cachetools.cached(cache, condition=condition)(function)
-        functools.update_wrapper(wrapper, function)
-        return wrapper
+        return cachetools.cached(cache, condition=condition)(function)  # keeps function's name
 
     return decorate

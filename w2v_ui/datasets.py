@@ -65,8 +65,8 @@ MAPPED_ROWS_BYTES = 1024 * 1024  # what a memory-mapped data set is counted as (
 
 def rows_memory_bytes(dataset: sources.TextDataset) -> int:
     """The memory a loaded data set holds in this process: its Arrow table's bytes when the table
-    is in memory (an upload), a nominal MAPPED_ROWS_BYTES when it is memory-mapped from a file
-    (built-in and Hub data: the system pages it in and out)."""
+    is in memory (an upload, a built-in corpus), at least MAPPED_ROWS_BYTES; that nominal size when
+    it is memory-mapped from a file (Hub data: the system pages it in and out)."""
     from datasets.table import MemoryMappedTable
 
     table = dataset.dataset.data
