@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,31 @@ def test_a_launched_run_counts_as_starting_until_its_worker_takes_over(runs_root
         worker.kill()
         worker.wait()
     assert jobs.run_view(path).status == RunStatus.LOST  # it died before taking the lock
+
+
+def test_a_look_during_a_launch_waits_for_the_worker_rather_than_calling_the_run_lost(
+    runs_root: Path,
+) -> None:
+    """A launch writes 'starting', starts the worker, then writes its pid (all under the run's
+    control lock). A page or another process looking in between used to see 'starting' with no
+    worker: lost ("stopped unexpectedly"), for a run that was starting fine."""
+    path = make_run(runs_root, status="stopped")
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "w2v_core"])
+    seen: list[RunStatus] = []
+    look = threading.Thread(target=lambda: seen.append(RunFolder(path).state().status))
+
+    def spawn() -> int:
+        look.start()  # the look runs while the worker is being started
+        time.sleep(0.3)
+        return worker.pid
+
+    try:
+        RunFolder(path).launch(spawn)
+        look.join(10)
+        assert seen == [RunStatus.STARTING]
+    finally:
+        worker.kill()
+        worker.wait()
 
 
 def test_a_run_never_started_has_no_worker(runs_root: Path) -> None:

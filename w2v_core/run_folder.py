@@ -1067,13 +1067,27 @@ class RunFolder(Folder):
         return removed
 
     # ---- the whole state in one read ------------------------------------------------------------
+    def _look_again_after_launch(self) -> tuple[dict[str, Any], bool]:
+        """(run.json, worker alive) read again for a run that says starting or running while no
+        worker was seen. A launch writes 'starting' before its worker exists and the worker's pid
+        after, both under the control lock: waiting for that lock (milliseconds) tells a start
+        under way from a worker that died. A worker may also have written its last status
+        between the first reads. A lock that cannot be had (a read-only folder): read again."""
+        try:
+            with self._control_lock():
+                info = self.info()
+                return info, self.worker_alive(info)
+        except OSError:  # BlockingIOError (held for 30 s), PermissionError
+            info = self.info()
+            return info, self.worker_alive(info)
+
     def state(self) -> RunState:
         info = self.info()
         written = self.written_status(info)
         alive = self.worker_alive(info)
         stop = self.stop_requested()
         if written in (RunStatus.STARTING, RunStatus.RUNNING) and not alive:
-            info = self.info()  # the worker may have written its last status between our reads
+            info, alive = self._look_again_after_launch()
             written = self.written_status(info)
         queue_lost = written == RunStatus.QUEUED and not self._queue_entry_exists()
         if queue_lost:
