@@ -17,6 +17,8 @@ import warnings
 
 import numpy as np
 
+cuda = None  # numba.cuda, imported once the simulator is switched on (scenario_shared_arrays)
+
 SIM_THREADS = 4  # threads per simulated block: up to 3 noise words per update
 
 TOPIC_WORDS = {"a": ["apple", "pear", "plum", "fig"], "b": ["car", "bus", "van", "tram"]}
@@ -114,7 +116,7 @@ def scenario_train(model: str) -> dict:
         negative=3,
         sample=0.0,
         epochs=4,
-        lr=0.1,  # CBOW at 0.2 diverged now and then in CI (simulated Hogwild threads interleave differently)
+        lr=0.1,  # the NaNs once seen here were the simulator's (allocate_shared_arrays_under_a_lock)
         seed=5,
         engine="fused-cuda",
         device="cpu",
@@ -217,7 +219,43 @@ def scenario_widths(model: str) -> dict:
     return out
 
 
+def scenario_shared_arrays(threads: int = 8, launches: int = 3) -> dict:
+    """Each thread of a block writes its lane into a shared array and thread 0 reads the whole
+    array back, with allocation slowed down (as for a thread switched out while the simulator
+    allocates): what thread 0 saw in each launch."""
+    global cuda  # the simulator swaps a kernel's module global `cuda`, never a local
+    from numba import cuda
+
+    @cuda.jit
+    def lanes_seen(out):
+        shared = cuda.shared.array(64, np.int64)
+        lane = cuda.threadIdx.x
+        shared[lane] = lane
+        cuda.syncthreads()
+        if lane == 0:
+            for j in range(cuda.blockDim.x):
+                out[j] = shared[j]
+
+    fast_empty = np.empty
+
+    def slow_empty(*args, **kwargs):
+        time.sleep(0.005)
+        return fast_empty(*args, **kwargs)
+
+    seen = []
+    np.empty = slow_empty  # the simulator's module holds the same numpy
+    try:
+        for _ in range(launches):
+            out = np.full(threads, -1, np.int64)
+            lanes_seen[1, threads](out)
+            seen.append(out.tolist())
+    finally:
+        np.empty = fast_empty
+    return {"threads": threads, "seen": seen}
+
+
 SCENARIOS = {
+    "shared-arrays": scenario_shared_arrays,
     "draws": scenario_draws,
     "noise": scenario_noise,
     "train-skipgram": lambda: scenario_train("skipgram"),
@@ -227,6 +265,42 @@ SCENARIOS = {
     "widths-skipgram": lambda: scenario_widths("skipgram"),
     "widths-cbow": lambda: scenario_widths("cbow"),
 }
+
+
+def allocate_shared_arrays_under_a_lock() -> None:
+    """Make the simulator's `cuda.shared.array` safe for the threads of a block.
+
+    numba-cuda's simulator (0.30.4, `FakeCUDAShared.array`) gives each call site of a launch one
+    array: it looks the call site up and, when nothing is there yet, makes and stores an array,
+    with no lock. Every thread of a block makes that call when the kernel starts; a thread switched
+    out between the look-up and the store makes an array of its own, and from then on the block's
+    threads do not share that array: uninitialised values are read (an IndexError or a NaN loss
+    now and then, more often on a busy machine and with the short switch interval below). A GPU
+    has no such step. The same logic, keyed on the same call site, under a lock.
+    """
+    import threading
+    import traceback
+
+    from numba.core import types
+    from numba.cuda.simulator import kernelapi
+    from numba.np import numpy_support
+
+    unsafe = kernelapi.FakeCUDAShared.array
+    lock = threading.Lock()
+
+    def array(self, shape, dtype, alignment=None):
+        if shape == 0 or alignment is not None:  # dynamic shared memory, or refused: as before
+            return unsafe(self, shape, dtype, alignment)
+        if isinstance(dtype, types.Type):
+            dtype = numpy_support.as_dtype(dtype)
+        caller = tuple(traceback.extract_stack(sys._getframe())[-2][0:2])  # as numba-cuda keys it
+        with lock:
+            allocation = self._allocations.get(caller)
+            if allocation is None:
+                allocation = self._allocations[caller] = np.empty(shape, dtype)
+        return allocation
+
+    kernelapi.FakeCUDAShared.array = array
 
 
 def main(scenario: str) -> None:
@@ -239,6 +313,7 @@ def main(scenario: str) -> None:
     # The simulator's block manager polls its threads while holding the GIL; a short switch
     # interval lets the simulated threads run between polls (at 5 ms every barrier costs ~10 ms).
     sys.setswitchinterval(1e-5)
+    allocate_shared_arrays_under_a_lock()
     # SplitMix64 wraps around by design; numpy scalars warn when uint64 arithmetic overflows.
     warnings.filterwarnings("ignore", message="overflow encountered", category=RuntimeWarning)
     print(json.dumps(SCENARIOS[scenario]()))

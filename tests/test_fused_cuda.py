@@ -109,6 +109,15 @@ def test_the_simulator_is_switched_on_only_in_its_subprocess():
     assert not fused_cuda.simulator_requested()
 
 
+def test_the_simulated_threads_of_a_block_share_its_shared_arrays():
+    """fused_cuda_sim.py allocates the simulator's shared arrays under a lock. numba-cuda 0.30.4
+    does not: a thread switched out while the first allocation was made got an array of its own,
+    and the simulated training read uninitialised values now and then (an IndexError, or a NaN
+    loss at a learning rate the CPU engine trains at without trouble)."""
+    result = simulate("shared-arrays")
+    assert result["seen"] == [list(range(result["threads"]))] * len(result["seen"])
+
+
 def test_random_bits_are_the_cpu_kernels_splitmix64_sequence():
     key = 0x1234_5678_9ABC_DEF0
     state = np.uint64(key)
