@@ -1073,11 +1073,9 @@ class RunFolder(Folder):
         after, both under the control lock: waiting for that lock (milliseconds) tells a start
         under way from a worker that died. A worker may also have written its last status
         between the first reads. A lock that cannot be had (a read-only folder): read again."""
-        try:
-            with self._control_lock():
-                info = self.info()
-                return info, self.worker_alive(info)
-        except OSError:  # BlockingIOError (held for 30 s), PermissionError
+        with contextlib.ExitStack() as stack:
+            with contextlib.suppress(OSError):  # BlockingIOError (held 30 s), PermissionError
+                stack.enter_context(self._control_lock())
             info = self.info()
             return info, self.worker_alive(info)
 
